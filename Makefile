@@ -1,0 +1,133 @@
+# libsmtp build. `make` builds the libraries and examples; `make check` runs every
+# test (unit, fuzz corpus replay, real servers, sanitizers, valgrind); `make demo`
+# sends a message through a local server; `make install PREFIX=... DESTDIR=...`.
+
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DESTDIR ?=
+CC ?= cc
+BUILD ?= build
+
+SONAME_MAJOR = 0
+VERSION = 0.1.0
+
+WARN = -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
+       -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Ilib
+LIB_CFLAGS = $(ALL_CFLAGS) -DSMTP_BUILDING -fPIC -fvisibility=hidden
+LIBS = -lssl -lcrypto -lidn2 -lunistring -lpthread
+
+LIB_SRCS = $(sort $(wildcard lib/*.c))
+LIB_OBJS = $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
+SHARED = $(BUILD)/libsmtp.so.$(VERSION)
+STATIC = $(BUILD)/libsmtp.a
+
+EXAMPLES = $(BUILD)/examples/smtp-send $(BUILD)/examples/nonblocking
+UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
+INTEG_SRCS = $(sort $(wildcard tests/integration/it_*.c))
+INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+
+.PHONY: all lib examples tests check check-unit check-fuzz check-integration \
+        check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
+        install clean
+
+all: lib examples
+
+lib: $(SHARED) $(STATIC)
+
+examples: $(EXAMPLES)
+
+$(BUILD)/lib/%.o: lib/%.c lib/*.h include/smtp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(SHARED): $(LIB_OBJS) lib/smtp.map
+	$(CC) -shared -Wl,-soname,libsmtp.so.$(SONAME_MAJOR) -Wl,--version-script=lib/smtp.map \
+	  -Wl,--no-undefined $(CFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
+	ln -sf libsmtp.so.$(VERSION) $(BUILD)/libsmtp.so.$(SONAME_MAJOR)
+	ln -sf libsmtp.so.$(SONAME_MAJOR) $(BUILD)/libsmtp.so
+
+$(STATIC): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(STATIC) $(LIBS)
+
+$(BUILD)/tests/it_%: tests/integration/it_%.c tests/integration/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/integration -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) examples
+
+deps:
+	@sh tests/deps.sh
+
+check-unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+check-fuzz: $(FUZZ_REPLAY)
+	@sh tests/fuzz/replay-all.sh $(BUILD)
+
+check-integration: tests
+	@BUILD=$(BUILD) sh tests/integration/run.sh
+
+check-install: lib
+	@BUILD=$(BUILD) sh tests/install-test.sh
+
+check-warnings:
+	@sh tests/warnings.sh
+
+check-asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" check-unit check-fuzz check-integration
+
+check-valgrind: tests
+	@BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
+
+check: deps
+	$(MAKE) all tests
+	$(MAKE) check-warnings
+	$(MAKE) check-unit check-fuzz check-install
+	$(MAKE) check-integration
+	$(MAKE) check-valgrind
+	$(MAKE) check-asan
+	@echo "make check: all suites passed"
+
+demo: deps all
+	@BUILD=$(BUILD) sh examples/demo.sh
+
+bench: deps all
+	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+fuzz:
+	@sh tests/fuzz/run-fuzzers.sh
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 include/smtp.h $(DESTDIR)$(INCLUDEDIR)/smtp.h
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsmtp.so.$(SONAME_MAJOR)
+	ln -sf libsmtp.so.$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/libsmtp.so
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    smtp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/smtp.pc
+
+clean:
+	rm -rf build build-asan build-fuzz

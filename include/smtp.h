@@ -1,0 +1,303 @@
+/*
+ * libsmtp: an embeddable SMTP client.
+ *
+ * A session connects to one server and runs the RFC 5321 dialogue; a message is an
+ * envelope plus content; a report says, stage by stage, what the server answered.
+ * Every function returns 0 on success or a negative smtp_err. All strings are
+ * NUL-terminated UTF-8 and are copied by the setters; the caller keeps ownership of
+ * what it passes in. Objects are not shared between threads without the caller's lock;
+ * distinct sessions are fully independent.
+ */
+#ifndef SMTP_H
+#define SMTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SMTP_BUILDING) && defined(__GNUC__)
+#define SMTP_API __attribute__((visibility("default")))
+#else
+#define SMTP_API
+#endif
+
+#define SMTP_VERSION_MAJOR 0
+#define SMTP_VERSION_MINOR 1
+#define SMTP_VERSION_PATCH 0
+#define SMTP_VERSION_NUM \
+	((SMTP_VERSION_MAJOR << 16) | (SMTP_VERSION_MINOR << 8) | SMTP_VERSION_PATCH)
+
+/* Error codes: 0 is success, each error is negative. */
+typedef enum smtp_err {
+	SMTP_OK = 0,
+	SMTP_EAGAIN = -1,    /* nonblocking: wait for smtp_session_events(), call again */
+	SMTP_EINVAL = -2,    /* a caller argument is invalid (CR/LF/NUL, bad syntax) */
+	SMTP_ENOMEM = -3,    /* an allocation failed */
+	SMTP_ERESOLVE = -4,  /* the host name did not resolve */
+	SMTP_ECONNECT = -5,  /* no address accepted the connection */
+	SMTP_ETIMEDOUT = -6, /* a stage passed its deadline */
+	SMTP_ECLOSED = -7,   /* the server closed the connection (or sent 421) */
+	SMTP_EPROTOCOL = -8, /* the server broke the protocol (malformed or oversized reply) */
+	SMTP_ETLS = -9,      /* the TLS handshake or a TLS read/write failed */
+	SMTP_ECERT = -10,    /* the server certificate did not verify */
+	SMTP_ENOTLS = -11,   /* TLS was required but is unavailable */
+	SMTP_EAUTH = -12,    /* authentication failed */
+	SMTP_ENOMECH = -13,  /* no usable authentication mechanism */
+	SMTP_EREJECTED = -14,/* the server refused the transaction (see the report) */
+	SMTP_ESIZE = -15,    /* the message exceeds the server's SIZE limit */
+	SMTP_EUTF8 = -16,    /* an address needs SMTPUTF8 and the server lacks it */
+	SMTP_ESTATE = -17    /* the call is not valid in the session's current state */
+} smtp_err;
+
+/* How the connection is protected. */
+typedef enum smtp_tls {
+	SMTP_TLS_STARTTLS = 0,      /* STARTTLS required (RFC 3207); the default */
+	SMTP_TLS_IMPLICIT = 1,      /* TLS from the first byte (RFC 8314) */
+	SMTP_TLS_OPPORTUNISTIC = 2, /* STARTTLS when offered, else plain text */
+	SMTP_TLS_NONE = 3           /* plain text, only when asked for */
+} smtp_tls;
+
+/* The stages of the dialogue, as named in reports and traces. */
+typedef enum smtp_stage {
+	SMTP_STAGE_NONE = 0,
+	SMTP_STAGE_CONNECT,
+	SMTP_STAGE_GREETING,
+	SMTP_STAGE_EHLO,
+	SMTP_STAGE_STARTTLS,
+	SMTP_STAGE_TLS,
+	SMTP_STAGE_AUTH,
+	SMTP_STAGE_MAIL,
+	SMTP_STAGE_RCPT,
+	SMTP_STAGE_DATA,
+	SMTP_STAGE_BODY,
+	SMTP_STAGE_RSET,
+	SMTP_STAGE_QUIT
+} smtp_stage;
+
+/* What became of a message (or of a connection attempt). */
+typedef enum smtp_outcome {
+	SMTP_PENDING = 0,      /* not finished yet */
+	SMTP_SENT,             /* every recipient accepted the message */
+	SMTP_SENT_PARTIAL,     /* some recipients accepted it, some refused */
+	SMTP_DEFERRED,         /* a 4xx reply: retry later */
+	SMTP_BOUNCED,          /* a 5xx reply: do not retry */
+	SMTP_LOCAL_ERROR       /* connect, TLS, timeout, protocol or caller error */
+} smtp_outcome;
+
+/* Directions a nonblocking session waits for (smtp_session_events). */
+#define SMTP_WANT_READ 1
+#define SMTP_WANT_WRITE 2
+
+typedef struct smtp_session smtp_session;
+typedef struct smtp_message smtp_message;
+typedef struct smtp_report smtp_report;
+typedef struct smtp_step smtp_step;
+typedef struct smtp_rcpt_result smtp_rcpt_result;
+
+/* Trace direction for smtp_trace_fn. */
+typedef enum smtp_trace_dir {
+	SMTP_TRACE_SEND = 0, /* a line the client sent (AUTH payloads redacted) */
+	SMTP_TRACE_RECV = 1, /* a line the server sent */
+	SMTP_TRACE_INFO = 2  /* a note from the library (connect, TLS) */
+} smtp_trace_dir;
+
+/* Receives the dialogue one line at a time, without its CRLF; never the body.
+   The line is only valid during the call. */
+typedef void (*smtp_trace_fn)(void *ud, smtp_trace_dir dir, const char *line, size_t len);
+
+/* Streaming message source: copy up to len bytes into buf and return how many;
+   return 0 at the end of the message, or a negative smtp_err to abort the message. */
+typedef long (*smtp_read_fn)(void *ud, void *buf, size_t len);
+
+/* ---- library ---- */
+
+/* A short English description of an error code (static storage, never NULL). */
+SMTP_API const char *smtp_error_text(int err);
+/* The stable identifier of an error code, e.g. "SMTP_ECERT" (static storage). */
+SMTP_API const char *smtp_error_name(int err);
+/* The library's version as "MAJOR.MINOR.PATCH" (static storage). */
+SMTP_API const char *smtp_lib_version(void);
+/* The lower-case name of a stage ("rcpt"), or "none" (static storage). */
+SMTP_API const char *smtp_stage_name(smtp_stage stage);
+/* The identifier of an outcome ("sent_partial") (static storage). */
+SMTP_API const char *smtp_outcome_name(smtp_outcome outcome);
+
+/* ---- session ---- */
+
+/* Creates a session with the defaults: STARTTLS required, verification on, RFC 5321
+   4.5.3.2 timeouts, blocking. Returns NULL when out of memory. Free it with
+   smtp_session_free(). Does no I/O. */
+SMTP_API smtp_session *smtp_session_new(void);
+
+/* Closes the connection without QUIT (call smtp_quit() first for a polite end), frees
+   the session and every message still queued on it (their reports go with them).
+   NULL is allowed. */
+SMTP_API void smtp_session_free(smtp_session *s);
+
+/* Sets server, port, TLS mode and credentials from a URL:
+     smtp://[user[:password]@]host[:port][?tls=opportunistic|none]   default port 587
+     smtps://[user[:password]@]host[:port]                           default port 465
+   user and password are percent-decoded; an IPv6 literal is written [::1].
+   Returns 0, SMTP_EINVAL for a malformed URL or one with CR, LF, NUL or other control
+   characters, SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_url(smtp_session *s, const char *url);
+
+/* Sets server host (name or IP literal without brackets), port (1..65535, or 0 for
+   the mode's default) and TLS mode. Returns 0, SMTP_EINVAL, SMTP_ENOMEM, SMTP_ESTATE
+   once connected. No I/O. */
+SMTP_API int smtp_session_set_server(smtp_session *s, const char *host, int port,
+				     smtp_tls mode);
+
+/* Sets the credentials for AUTH (RFC 4954). The secret is copied and wiped from the
+   library's memory when replaced or freed. mechanisms is NULL for the strongest both
+   sides support, or a space-separated ordered list ("SCRAM-SHA-256 PLAIN").
+   Returns 0, SMTP_EINVAL (control characters, unknown mechanism), SMTP_ENOMEM,
+   SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_auth(smtp_session *s, const char *user, const char *secret,
+				   const char *mechanisms);
+
+/* Sets the name sent with EHLO/HELO (default: "localhost", which reveals nothing).
+   Returns 0, SMTP_EINVAL, SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_helo_name(smtp_session *s, const char *name);
+
+/* Sets the deadline of one stage in milliseconds (0 restores the default). Defaults
+   (RFC 5321 4.5.3.2): connect 30 s, greeting 5 min, EHLO/STARTTLS/TLS/AUTH 5 min,
+   MAIL 5 min, RCPT 5 min, DATA 2 min, BODY (each block written) 3 min, final reply
+   10 min, QUIT 30 s. Returns 0, or SMTP_EINVAL for a bad stage or negative value. */
+SMTP_API int smtp_session_set_timeout(smtp_session *s, smtp_stage stage, int ms);
+
+/* Installs a trace callback (NULL removes it). The callback is called from within
+   the session's calls, on the caller's thread. Returns 0. */
+SMTP_API int smtp_session_set_trace(smtp_session *s, smtp_trace_fn fn, void *ud);
+
+/* Switches the session between blocking (0, default) and nonblocking (1) driving.
+   Returns 0, or SMTP_ESTATE while an operation is in progress. */
+SMTP_API int smtp_session_set_nonblocking(smtp_session *s, int on);
+
+/* Connects: resolve, connect, greeting, EHLO (HELO when EHLO is refused), STARTTLS and
+   EHLO again as the TLS mode requires, AUTH when credentials are set.
+   Blocking: returns when done. Nonblocking: returns SMTP_EAGAIN until done.
+   Returns 0, SMTP_EAGAIN, or the error of the failing stage (SMTP_ERESOLVE,
+   SMTP_ECONNECT, SMTP_ETIMEDOUT, SMTP_ECLOSED, SMTP_EPROTOCOL, SMTP_EREJECTED for a
+   refused greeting or EHLO, SMTP_ENOTLS, ...); smtp_session_report() says more. */
+SMTP_API int smtp_connect(smtp_session *s);
+
+/* Sends one message over the connected session (connecting first if needed) and
+   waits for its final reply. The session stays open for further messages; a refused
+   transaction is followed by RSET. The message stays owned by the caller and must
+   not be freed while it is in flight. Returns 0 when every recipient accepted it,
+   SMTP_EREJECTED when the server refused it in part or whole (the report says who
+   and why), a local error (SMTP_EINVAL for a body line over 998 octets, ...), or
+   SMTP_EAGAIN in nonblocking mode. */
+SMTP_API int smtp_send(smtp_session *s, smtp_message *m);
+
+/* Sends QUIT, waits for its reply and closes the connection. Returns 0 (also when
+   the session was not connected), or SMTP_EAGAIN in nonblocking mode. A server that
+   closes without answering QUIT is not an error. */
+SMTP_API int smtp_quit(smtp_session *s);
+
+/* The report of the connection: CONNECT, GREETING, EHLO, STARTTLS, TLS, AUTH and QUIT
+   steps, and the error of a failed connect. Owned by the session; valid until the
+   session is freed or reconnects. Never NULL. */
+SMTP_API const smtp_report *smtp_session_report(const smtp_session *s);
+
+/* Whether the server's EHLO reply listed keyword (case-insensitive); *params (may be
+   NULL) receives the keyword's parameters or "" (valid until the next EHLO).
+   Returns 1 or 0. */
+SMTP_API int smtp_session_has_extension(const smtp_session *s, const char *keyword,
+					const char **params);
+
+/* ---- nonblocking driving ---- */
+
+/* The socket to wait on, or -1 when there is none. */
+SMTP_API int smtp_session_fd(const smtp_session *s);
+/* SMTP_WANT_READ and/or SMTP_WANT_WRITE: what to wait for before the next call. */
+SMTP_API int smtp_session_events(const smtp_session *s);
+/* Milliseconds until the current stage's deadline, or -1 when nothing is pending. */
+SMTP_API int smtp_session_timeout_ms(const smtp_session *s);
+/* Advances the session after the fd became ready or the timeout passed. Returns
+   SMTP_EAGAIN while work is pending, 0 when idle, or the error that ended the
+   connection. */
+SMTP_API int smtp_session_process(smtp_session *s);
+/* Queues a message; queued messages go out in order, pipelined (RFC 2920) when the
+   server allows. Nonblocking sessions then drive it with smtp_session_process().
+   The message must stay alive until its report is final. Returns 0, SMTP_EINVAL for
+   a message without sender or recipients, SMTP_ESTATE when already queued. */
+SMTP_API int smtp_submit(smtp_session *s, smtp_message *m);
+
+/* ---- messages ---- */
+
+/* Creates an empty message. Returns NULL when out of memory. */
+SMTP_API smtp_message *smtp_message_new(void);
+/* Frees a message and its report. NULL is allowed. Must not be called while the
+   message is queued on a session. */
+SMTP_API void smtp_message_free(smtp_message *m);
+/* Sets the reverse path: a mailbox ("a@example.org"), or "" for the null path <>.
+   Returns 0, SMTP_EINVAL (syntax, control characters), SMTP_ENOMEM. */
+SMTP_API int smtp_message_set_from(smtp_message *m, const char *mailbox);
+/* Adds a recipient. Returns 0, SMTP_EINVAL (syntax, control characters), SMTP_ENOMEM. */
+SMTP_API int smtp_message_add_rcpt(smtp_message *m, const char *mailbox);
+/* Sets the content (an RFC 5322 message, headers and body). The bytes are referenced,
+   not copied: they must stay unchanged until the message's report is final. Line
+   ends may be LF or CRLF; the library sends CRLF and dot-stuffs. Returns 0. */
+SMTP_API int smtp_message_set_data(smtp_message *m, const void *data, size_t len);
+/* Sets a streaming content source instead (see smtp_read_fn). Returns 0. */
+SMTP_API int smtp_message_set_reader(smtp_message *m, smtp_read_fn fn, void *ud);
+/* Allows body lines over 998 octets (RFC 5321 4.5.3.1.6), which are otherwise
+   SMTP_EINVAL before the body is sent. Returns 0. */
+SMTP_API int smtp_message_allow_long_lines(smtp_message *m, int on);
+/* The message's report: its transaction steps and recipients, preceded by the
+   connection steps of the session that carried it. Owned by the message. */
+SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
+
+/* ---- reports ---- */
+
+SMTP_API smtp_outcome smtp_report_outcome(const smtp_report *r);
+/* The stage that failed, or SMTP_STAGE_NONE. */
+SMTP_API smtp_stage smtp_report_failed_stage(const smtp_report *r);
+/* The local error (0 when the server's replies alone decided the outcome). */
+SMTP_API int smtp_report_error(const smtp_report *r);
+/* The OS, OpenSSL or libidn2 reason for the local error, or NULL. */
+SMTP_API const char *smtp_report_error_detail(const smtp_report *r);
+/* The id the server gave the message in its final reply ("queued as X"), or NULL. */
+SMTP_API const char *smtp_report_queue_id(const smtp_report *r);
+
+/* Number of steps, and step i (NULL when out of range). Steps are owned by the report. */
+SMTP_API size_t smtp_report_count(const smtp_report *r);
+SMTP_API const smtp_step *smtp_report_step(const smtp_report *r, size_t i);
+SMTP_API smtp_stage smtp_step_stage(const smtp_step *st);
+/* The command's argument: the recipient for RCPT, the sender for MAIL, else NULL. */
+SMTP_API const char *smtp_step_arg(const smtp_step *st);
+/* The reply code, or 0 when no reply arrived (then smtp_step_error() says why). */
+SMTP_API int smtp_step_code(const smtp_step *st);
+/* The enhanced status code "5.1.1" (RFC 3463), or NULL when the reply had none. */
+SMTP_API const char *smtp_step_enhanced(const smtp_step *st);
+/* The reply text, lines joined by '\n', enhanced codes removed; "" when none. */
+SMTP_API const char *smtp_step_text(const smtp_step *st);
+/* The local error of this step, or 0. */
+SMTP_API int smtp_step_error(const smtp_step *st);
+
+/* Number of recipients, and recipient i's result (NULL when out of range). */
+SMTP_API size_t smtp_report_rcpt_count(const smtp_report *r);
+SMTP_API const smtp_rcpt_result *smtp_report_rcpt(const smtp_report *r, size_t i);
+SMTP_API const char *smtp_rcpt_address(const smtp_rcpt_result *rr);
+SMTP_API int smtp_rcpt_code(const smtp_rcpt_result *rr);
+SMTP_API const char *smtp_rcpt_enhanced(const smtp_rcpt_result *rr);
+SMTP_API const char *smtp_rcpt_text(const smtp_rcpt_result *rr);
+/* 1 when the server accepted this recipient (RCPT got 2xx and the message went). */
+SMTP_API int smtp_rcpt_accepted(const smtp_rcpt_result *rr);
+
+/* Renders the report as JSON (DESIGN.md's schema) into buf, NUL-terminated.
+   Returns the length the whole JSON needs (excluding the NUL), like snprintf: a
+   result >= len means buf was too small and holds a truncated prefix. */
+SMTP_API size_t smtp_report_json(const smtp_report *r, char *buf, size_t len);
+/* Renders the report as human-readable text, one step per line; same contract. */
+SMTP_API size_t smtp_report_text(const smtp_report *r, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
