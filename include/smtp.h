@@ -151,6 +151,19 @@ SMTP_API int smtp_session_set_url(smtp_session *s, const char *url);
 SMTP_API int smtp_session_set_server(smtp_session *s, const char *host, int port,
 				     smtp_tls mode);
 
+/* Changes only the TLS mode of the server already set (the port stays). Returns 0,
+   SMTP_EINVAL, SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_tls_mode(smtp_session *s, smtp_tls mode);
+
+/* Authentication policy switches, all off by default:
+   allow_insecure: send credentials even without TLS (named to be noticed);
+   optional: go on without AUTH when the server offers none (else SMTP_ENOMECH);
+   token: the secret of smtp_session_set_auth is an OAuth 2.0 bearer token
+   (OAUTHBEARER, XOAUTH2). Return 0 or SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_auth_insecure(smtp_session *s, int allow_insecure);
+SMTP_API int smtp_session_set_auth_optional(smtp_session *s, int optional);
+SMTP_API int smtp_session_set_auth_token(smtp_session *s, int token);
+
 /* Sets the credentials for AUTH (RFC 4954). The secret is copied and wiped from the
    library's memory when replaced or freed. mechanisms is NULL for the strongest both
    sides support, or a space-separated ordered list ("SCRAM-SHA-256 PLAIN").
@@ -210,6 +223,84 @@ SMTP_API const smtp_report *smtp_session_report(const smtp_session *s);
 SMTP_API int smtp_session_has_extension(const smtp_session *s, const char *keyword,
 					const char **params);
 
+/* ---- TLS options (lib/tls_options.c) ---- */
+
+/* A TLS session cache that sessions in any threads may share, so that a reconnection
+   to the same server resumes its TLS session (a shorter handshake) instead of running
+   a full one. Holds at most 64 servers, least recently used forgotten first; only
+   sessions whose certificate was verified are kept. */
+typedef struct smtp_tls_cache smtp_tls_cache;
+
+/* Supplies the password of an encrypted client key, with OpenSSL's pem_password_cb
+   contract: copy at most size bytes into buf (not NUL-terminated) and return their
+   number, or -1 to refuse; rwflag is 0 (reading). Called on the thread of the
+   session's call; ud is passed through. */
+typedef int (*smtp_password_fn)(char *buf, int size, int rwflag, void *ud);
+
+/* Creates an empty cache. Returns NULL when out of memory. No I/O. */
+SMTP_API smtp_tls_cache *smtp_tls_cache_new(void);
+/* Frees the cache and the sessions it holds. Every session using it must have been
+   freed first. NULL is allowed. */
+SMTP_API void smtp_tls_cache_free(smtp_tls_cache *c);
+
+/* Trusts the CA certificates in the PEM file path instead of the system store
+   (NULL: back to the system store unless a CA directory is set). The path is copied
+   and read at connect time. Returns 0, SMTP_EINVAL (empty, control characters),
+   SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_ca_file(smtp_session *s, const char *path);
+/* Trusts the CA certificates of an OpenSSL hashed directory (c_rehash) instead of the
+   system store; may be combined with a CA file. NULL removes it. Same return codes
+   as smtp_session_set_ca_file. No I/O. */
+SMTP_API int smtp_session_set_ca_dir(smtp_session *s, const char *path);
+/* DANGEROUS: on != 0 accepts any server certificate for any name, which lets anyone
+   on the path read and change the mail and the credentials. For tests against
+   throwaway servers only; 0 (the default) verifies. Returns 0, SMTP_EINVAL (NULL
+   session), SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_tls_insecure_skip_verify(smtp_session *s, int on);
+/* Sets the lowest TLS version accepted: "1.2" (the default; NULL restores it) or
+   "1.3". Older versions are refused (RFC 8996). Returns 0, SMTP_EINVAL for any other
+   string, SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_tls_min_version(smtp_session *s, const char *version);
+/* Restricts the ciphers: tls12_list in OpenSSL cipher-list syntax for TLS 1.2
+   ("ECDHE+AESGCM"), tls13_suites a colon-separated list of TLS 1.3 suites
+   ("TLS_AES_256_GCM_SHA384"); NULL keeps OpenSSL's default for that version. The
+   strings are copied. Returns 0, SMTP_EINVAL (control characters, or a list OpenSSL
+   accepts nothing from), SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_tls_ciphers(smtp_session *s, const char *tls12_list,
+					  const char *tls13_suites);
+/* Sets the key exchange groups in preference order, colon-separated
+   ("X25519:P-256"); NULL restores OpenSSL's default. Same return codes as
+   smtp_session_set_tls_ciphers. No I/O. */
+SMTP_API int smtp_session_set_tls_groups(smtp_session *s, const char *groups);
+/* Presents a client certificate (RFC 8446 4.4.2) from PEM files: cert_file holds the
+   certificate, optionally followed by its chain; key_file its private key (NULL: the
+   key is in cert_file too). cert_file NULL removes the client certificate. Replaces a
+   certificate set with smtp_session_set_client_cert_pem. Paths are copied; the files
+   are read at connect time, where a missing or mismatched file is SMTP_ETLS.
+   Returns 0, SMTP_EINVAL (empty, control characters), SMTP_ENOMEM, SMTP_ESTATE once
+   connected. No I/O. */
+SMTP_API int smtp_session_set_client_cert(smtp_session *s, const char *cert_file,
+					  const char *key_file);
+/* Like smtp_session_set_client_cert, from PEM text in memory: cert_pem the
+   certificate (and chain), key_pem the private key (NULL: in cert_pem). The texts are
+   copied; the key's copy is wiped when replaced or freed. Malformed PEM is found at
+   connect time (SMTP_ETLS). Returns 0, SMTP_EINVAL (an empty text), SMTP_ENOMEM,
+   SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_client_cert_pem(smtp_session *s, const char *cert_pem,
+					      const char *key_pem);
+/* Sets the callback that decrypts an encrypted client key (NULL removes it). Without
+   one an encrypted key fails to load (SMTP_ETLS at connect); the library never
+   prompts on a terminal. Returns 0, SMTP_EINVAL (NULL session), SMTP_ESTATE once
+   connected. No I/O. */
+SMTP_API int smtp_session_set_key_password_cb(smtp_session *s, smtp_password_fn fn,
+					      void *ud);
+/* Makes the session resume and store its TLS sessions in cache (NULL: none, the
+   default). The cache is shared, not copied: it must outlive the session. Returns 0,
+   SMTP_EINVAL (NULL session), SMTP_ESTATE once connected. No I/O. */
+SMTP_API int smtp_session_set_tls_cache(smtp_session *s, smtp_tls_cache *cache);
+
+/* ---- end of TLS options ---- */
+
 /* ---- nonblocking driving ---- */
 
 /* The socket to wait on, or -1 when there is none. */
@@ -264,6 +355,17 @@ SMTP_API int smtp_report_error(const smtp_report *r);
 SMTP_API const char *smtp_report_error_detail(const smtp_report *r);
 /* The id the server gave the message in its final reply ("queued as X"), or NULL. */
 SMTP_API const char *smtp_report_queue_id(const smtp_report *r);
+
+/* The address the connection went to ("127.0.0.1:587"), or NULL before connecting. */
+SMTP_API const char *smtp_report_peer(const smtp_report *r);
+/* TLS facts of the connection: protocol ("TLSv1.3") and cipher, or NULL without TLS;
+   whether the handshake resumed an earlier session; the peer certificate's subject
+   and issuer, or NULL. Strings are owned by the report. */
+SMTP_API const char *smtp_report_tls_version(const smtp_report *r);
+SMTP_API const char *smtp_report_tls_cipher(const smtp_report *r);
+SMTP_API int smtp_report_tls_resumed(const smtp_report *r);
+SMTP_API const char *smtp_report_tls_peer_subject(const smtp_report *r);
+SMTP_API const char *smtp_report_tls_peer_issuer(const smtp_report *r);
 
 /* Number of steps, and step i (NULL when out of range). Steps are owned by the report. */
 SMTP_API size_t smtp_report_count(const smtp_report *r);

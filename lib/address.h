@@ -19,7 +19,7 @@ enum smtpi_addr_flag {
    or quoted-string (RFC 5321 4.1.2), UTF-8 allowed (RFC 6531); at most 64 octets.
    Domain: dot-separated labels of letters, digits, hyphens (UTF-8 allowed), or an
    address literal [IPv4] / [IPv6:...] checked with inet_pton; at most 255 octets.
-   On success returns 0, sets *flags, and *start/*len (may be NULL) to the mailbox
+   On success returns 0, sets *flags, and *start, *len (may be NULL) to the mailbox
    without brackets inside the input. On failure returns SMTP_EINVAL and sets *why (may
    be NULL) to a static English reason. */
 int smtpi_address_check(const char *mailbox, int allow_null, unsigned *flags,

@@ -51,7 +51,8 @@ void smtpi_reply_init(struct smtpi_reply_parser *p);
    followed by LF, a line over SMTPI_REPLY_MAX_LINE octets, more than
    SMTPI_REPLY_MAX_LINES lines, more than SMTPI_REPLY_MAX_TEXT octets of text.
    A bare LF ends a line like CRLF does (tolerated, RFC 5321 2.3.8 asks clients to be
-   strict only in what they send). */
+   strict only in what they send). After SMTPI_REPLY_DONE, p->reply stays valid until
+   the next call, which starts a new reply (calling smtpi_reply_init first is optional). */
 int smtpi_reply_parse(struct smtpi_reply_parser *p, const char *buf, size_t len,
 		      size_t *consumed);
 

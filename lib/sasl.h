@@ -24,9 +24,12 @@ enum smtpi_mech {
    than a few tens of milliseconds of CPU. */
 #define SMTPI_SCRAM_MAX_ITER 100000
 
-/* Salted password kept by the session so a reconnect need not redo PBKDF2. */
+/* Salted password kept by the session so a reconnect need not redo PBKDF2. The owner
+   zeroes it when the password changes: an entry is matched on mech, salt and iter
+   only. */
 struct smtpi_scram_cache {
-	int mech;                  /* 0 when empty */
+	int mech;                  /* SMTPI_MECH_SCRAM_SHA1 or _SHA256 (a -PLUS mechanism
+				      shares its twin's entry); 0 when empty */
 	char salt[128];            /* base64 salt as the server sent it */
 	unsigned iter;
 	unsigned char salted[64];
@@ -56,12 +59,15 @@ struct smtpi_sasl {
 	int verified;              /* SCRAM: server signature checked */
 	char *client_first_bare;   /* SCRAM */
 	char *gs2_header;          /* SCRAM */
-	char nonce[48];            /* SCRAM client nonce (base64 text) */
+	char nonce[48];            /* SCRAM client nonce (base64 text); normally left empty
+				      for smtpi_sasl_start to fill from 24 random octets,
+				      set beforehand only by tests to inject an RFC vector */
 	unsigned char server_key_sig[64]; /* SCRAM expected ServerSignature */
 	size_t sig_len;
 	const struct smtpi_sasl_creds *creds;
 	struct smtpi_sasl_cbind cbind;
-	char *error;               /* OAUTHBEARER/XOAUTH2: the server's decoded JSON error */
+	char *error;               /* OAUTHBEARER/XOAUTH2: the server's decoded JSON error;
+				      SCRAM: the server-final e= value */
 };
 
 /* Maps a mechanism name (case-insensitive, len octets) to its bit, or 0 if unknown. */
@@ -80,24 +86,34 @@ unsigned smtpi_sasl_mech_list(const char *names, int strict);
 unsigned smtpi_sasl_choose(unsigned offered, const char *wanted, int secret_is_token,
 			   int have_secret, int have_cbind, int have_cert);
 
-/* Starts an exchange. *ir receives the initial response as base64 ("=" for an empty
+/* Starts an exchange. s must be zeroed (or smtpi_sasl_clear'ed) before, except for
+   s->nonce (see above). *ir receives the initial response as base64 ("=" for an empty
    one, RFC 4954 4) in new memory, or NULL when the mechanism waits for a challenge
-   (LOGIN, CRAM-MD5). creds and cbind must outlive the exchange. Returns 0,
-   SMTP_EINVAL (user name or secret not allowed, e.g. SASLprep prohibited characters),
-   SMTP_ENOMECH (-PLUS without channel binding), SMTP_ENOMEM. */
+   (LOGIN, CRAM-MD5); the engine sends it on the AUTH line. creds and cbind->data must
+   outlive the exchange (the cbind struct itself is copied). For SCRAM without -PLUS,
+   pass cbind only when the server did not offer the -PLUS variant: the gs2 flag is
+   then "y" (RFC 5802 6), else "n". Returns 0, SMTP_EINVAL (user name or secret not
+   allowed, e.g. SASLprep prohibited characters, control characters in an XOAUTH2 user
+   name, a token that is not an RFC 6750 b64token), SMTP_ENOMECH (unknown mechanism,
+   -PLUS without channel binding), SMTP_ENOMEM, SMTP_EAUTH (the random generator
+   failed). */
 int smtpi_sasl_start(struct smtpi_sasl *s, unsigned mech, const struct smtpi_sasl_creds *c,
 		     const struct smtpi_sasl_cbind *cbind, char **ir);
 
-/* Answers a 334 challenge (base64 text, trailing NULs and spaces tolerated).
-   *response receives base64 in new memory ("" for an empty response). Returns 0,
-   SMTP_EAUTH (malformed challenge, nonce mismatch, iteration count over the bound,
-   wrong server signature; for OAUTHBEARER an error JSON is stored in s->error and the
-   response is the required %x01), SMTP_ENOMEM. */
+/* Answers a 334 challenge (base64 text, trailing NULs and white space tolerated; a
+   lone "=" reads as empty). *response receives base64 in new memory ("" for an empty
+   response). An OAUTHBEARER or XOAUTH2 challenge is the server's error: its JSON is
+   stored in s->error, the response is the required %x01 ("AQ==", RFC 7628 3.2.3) or
+   for XOAUTH2 "", and the return is 0 (the server then answers 535). Returns 0,
+   SMTP_EAUTH (malformed challenge, a challenge the mechanism does not expect, nonce
+   mismatch, iteration count over the bound, wrong server signature or SCRAM e=),
+   SMTP_ENOMEM. */
 int smtpi_sasl_step(struct smtpi_sasl *s, const char *challenge, size_t len,
 		    char **response);
 
 /* On 235: returns 0 when the exchange is complete from our side (SCRAM: the server
-   proved it knows the password), else SMTP_EAUTH. */
+   proved it knows the password; LOGIN, CRAM-MD5: every step answered; OAuth: no
+   error challenge came), else SMTP_EAUTH. */
 int smtpi_sasl_success(const struct smtpi_sasl *s);
 
 /* Wipes (OPENSSL_cleanse) and frees everything the exchange holds. */
