@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""aiosmtpd test server for the libsmtp integration tests.
+
+Run it through aiosmtpd.sh (which picks the run directory and waits for it); run by
+hand: /usr/bin/python3 aiosmtpd_server.py --rundir DIR [options]. Debian's python3 has
+aiosmtpd (package python3-aiosmtpd); another interpreter on PATH may not.
+
+It binds 127.0.0.1 (or ::1 with --ipv6) on --port (0: any free port), then writes the
+port it got to RUNDIR/aiosmtpd.port. Every accepted message is saved as
+RUNDIR/aiosmtpd/NNNN.json (envelope) and RUNDIR/aiosmtpd/NNNN.eml (content bytes as
+received, CRLF, dot-unstuffed), the .eml renamed into place last.
+
+Scripted rejections (by local part, case-insensitive):
+  MAIL FROM blocked@...  -> 553 5.7.1 Sender rejected
+  RCPT TO   unknown@...  -> 550 5.1.1 User unknown
+  RCPT TO   later@...    -> 451 4.7.1 Try again later
+  RCPT TO   full@...     -> 452 4.2.2 Mailbox full
+  header "X-Test-Reject: 554" in the message header -> 554 5.6.0 Content rejected
+  header "X-Test-Reject: 451" in the message header -> 451 4.3.0 Temporary failure
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import signal
+import ssl
+import sys
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+log = logging.getLogger("aiosmtpd_server")
+
+RCPT_REJECT = {
+    "unknown": "550 5.1.1 User unknown",
+    "later": "451 4.7.1 Try again later",
+    "full": "452 4.2.2 Mailbox full",
+}
+CONTENT_REJECT = {
+    "554": "554 5.6.0 Content rejected",
+    "451": "451 4.3.0 Temporary failure",
+}
+REJECT_HEADER = re.compile(rb"^x-test-reject:[ \t]*([0-9]{3})[ \t]*\r?$", re.I | re.M)
+
+
+def local_part(address):
+    address = address or ""
+    if address.startswith("<") and address.endswith(">"):
+        address = address[1:-1]
+    return address.rpartition("@")[0].lower() if "@" in address else address.lower()
+
+
+def header_section(content):
+    """The message header: everything before the first empty line."""
+    m = re.search(rb"\r?\n\r?\n", content)
+    return content[: m.start() + 1] if m else content
+
+
+class Handler:
+    def __init__(self, outdir, offer_auth):
+        self.outdir = outdir
+        self.offer_auth = offer_auth
+        os.makedirs(outdir, exist_ok=True)
+        # continue after the records of an earlier run in the same RUNDIR
+        self.count = max([int(m.group(1)) for m in
+                          (re.match(r"^(\d+)\.(eml|json)$", f) for f in os.listdir(outdir))
+                          if m] or [0])
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname  # this hook's contract: the hook sets it
+        if not self.offer_auth:
+            # without credentials there is no mechanism: drop aiosmtpd's bare "AUTH"
+            responses = [r for r in responses if not r.startswith("250-AUTH")]
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if local_part(address) == "blocked":
+            return "553 5.7.1 Sender rejected"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        envelope.test_rcpt_options = []
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = RCPT_REJECT.get(local_part(address))
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        if not hasattr(envelope, "test_rcpt_options"):
+            envelope.test_rcpt_options = []
+        envelope.test_rcpt_options.append(list(rcpt_options))
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        content = envelope.original_content
+        if not isinstance(content, (bytes, bytearray)):
+            content = envelope.content.encode("utf-8", "surrogateescape")
+        content = bytes(content)
+        m = REJECT_HEADER.search(header_section(content))
+        if m:
+            reply = CONTENT_REJECT.get(m.group(1).decode())
+            if reply:
+                return reply
+        self.count += 1
+        base = os.path.join(self.outdir, "%04d" % self.count)
+        auth = session.auth_data
+        record = {
+            "mail_from": "" if envelope.mail_from == "<>" else envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "mail_options": list(envelope.mail_options),
+            "rcpt_options": getattr(envelope, "test_rcpt_options", []),
+            "auth_user": auth.login.decode("utf-8", "replace")
+            if isinstance(auth, LoginPassword) else None,
+            "auth_method": getattr(session, "test_auth_mechanism", None)
+            if session.authenticated else None,
+            "tls": session.ssl is not None,
+            "smtputf8": bool(envelope.smtp_utf8),
+        }
+        with open(base + ".json.tmp", "w", encoding="utf-8") as f:
+            json.dump(record, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(content)
+        os.replace(base + ".json.tmp", base + ".json")
+        os.replace(base + ".eml.tmp", base + ".eml")
+        log.info("saved %s.eml from %s to %s", base, envelope.mail_from, envelope.rcpt_tos)
+        return "250 2.0.0 OK queued as %04d" % self.count
+
+
+def make_authenticator(user, password):
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login == user.encode()
+              and auth_data.password == password.encode())
+        log.info("AUTH %s %s: %s", mechanism,
+                 getattr(auth_data, "login", b"?").decode("utf-8", "replace"),
+                 "ok" if ok else "failed")
+        if ok:
+            session.test_auth_mechanism = mechanism
+        if ok:
+            return AuthResult(success=True, auth_data=auth_data)
+        # handled=False: let aiosmtpd send "535 5.7.8 Authentication credentials invalid"
+        return AuthResult(success=False, handled=False)
+    return authenticator
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rundir", required=True)
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--ipv6", action="store_true", help="bind ::1 instead of 127.0.0.1")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    p.add_argument("--require-starttls", action="store_true")
+    p.add_argument("--auth-user")
+    p.add_argument("--auth-password")
+    p.add_argument("--auth-require-tls", action="store_true",
+                   help="offer AUTH only after STARTTLS (aiosmtpd's own default; "
+                        "without this flag AUTH is offered in clear text too)")
+    p.add_argument("--auth-required", action="store_true",
+                   help="refuse MAIL/RCPT/DATA before AUTH (530)")
+    p.add_argument("--smtputf8", action="store_true")
+    p.add_argument("--size", type=int, default=None,
+                   help="data_size_limit; 0 = no limit (default: aiosmtpd's 32 MiB)")
+    p.add_argument("--hostname", default="aiosmtpd.test")
+    args = p.parse_args()
+
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("AIOSMTPD_DEBUG") else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+                        stream=sys.stderr)
+
+    tls_context = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            p.error("--tls-cert and --tls-key go together")
+        tls_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls_context.load_cert_chain(args.tls_cert, args.tls_key)
+    if args.require_starttls and not tls_context:
+        p.error("--require-starttls needs --tls-cert/--tls-key")
+    if bool(args.auth_user) != bool(args.auth_password is not None):
+        p.error("--auth-user and --auth-password go together")
+
+    handler = Handler(os.path.join(args.rundir, "aiosmtpd"), bool(args.auth_user))
+    kwargs = dict(
+        decode_data=False,  # keep the content as bytes, exactly as received
+        enable_SMTPUTF8=args.smtputf8,
+        hostname=args.hostname,
+        tls_context=tls_context,
+        require_starttls=args.require_starttls,
+        auth_require_tls=args.auth_require_tls,
+        auth_required=args.auth_required,
+    )
+    if args.size is not None:
+        kwargs["data_size_limit"] = args.size or None
+    if args.auth_user:
+        kwargs["authenticator"] = make_authenticator(args.auth_user, args.auth_password)
+    else:
+        # no credentials: do not advertise AUTH at all
+        kwargs["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]
+
+    host = "::1" if args.ipv6 else "127.0.0.1"
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: SMTP(handler, **kwargs),
+                                          host=host, port=args.port, reuse_address=True)
+        port = server.sockets[0].getsockname()[1]
+        tmp = os.path.join(args.rundir, "aiosmtpd.port.tmp")
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, os.path.join(args.rundir, "aiosmtpd.port"))
+        log.info("listening on [%s]:%d tls=%s auth=%s", host, port,
+                 bool(tls_context), bool(args.auth_user))
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("stopping")
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
