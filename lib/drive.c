@@ -37,7 +37,7 @@ static int fail(smtp_session *s, int err, const char *detail)
 	smtpi_engine_fail(&s->engine, err, detail);
 	smtpi_session_close(s, 0);
 	s->connect_wanted = 0;
-	return err;
+	return s->engine.error;
 }
 
 static int start_tls(smtp_session *s, int implicit)
@@ -217,10 +217,15 @@ static int step_active(smtp_session *s)
 				}
 			}
 		}
+		st = smtpi_engine_status(e);
 		if (st & SMTPI_E_TLS && smtpi_buf_pending(&e->out) == 0)
 			return begin_starttls(s);
-		if (!(st & SMTPI_E_READ))
-			return (st & SMTPI_E_WRITE) ? SMTP_EAGAIN : 0;
+		if (!(st & SMTPI_E_READ)) {
+			if (!(st & SMTPI_E_WRITE))
+				return 0;
+			s->events = SMTP_WANT_WRITE;
+			return SMTP_EAGAIN;
+		}
 		/* Replies to what we just wrote cannot be there yet: wait instead of
 		   spending a read (one write and one read per pipelined message). */
 		if (wrote_all && smtpi_conn_pending(&s->conn) == 0) {
@@ -233,7 +238,7 @@ static int step_active(smtp_session *s)
 			int rc = smtpi_engine_recv(e, s->rbuf, (size_t)r);
 			if (e->replies != before)
 				touch(s, smtpi_engine_stage(e));
-			if (rc && e->phase != SMTPI_PH_CLOSED)
+			if (rc)
 				return fail(s, rc, "out of memory");
 			continue;
 		}

@@ -211,9 +211,11 @@ void smtpi_engine_refuse(struct smtpi_engine *e, smtp_stage stage,
 			 const struct smtpi_reply *reply, int err, const char *detail)
 {
 	smtp_outcome oc = reply && reply->code >= 400 ? outcome_of(reply->code) : SMTP_LOCAL_ERROR;
-	e->error = err;
+	if (!e->error)
+		e->error = err;
 	end_sasl(e);
-	smtpi_report_fail(e->session_report, oc, stage, err, detail);
+	if (!e->session_report->error)
+		smtpi_report_fail(e->session_report, oc, stage, err, detail);
 	smtpi_tx_fail_all(e, oc, stage, err, detail, reply);
 	/* RFC 5321 4.1.1.10: end politely when the server still listens; after 421 it
 	   has closed (RFC 5321 3.8). */
@@ -228,9 +230,12 @@ void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail)
 	smtp_stage stage = smtpi_engine_stage(e);
 	if (e->phase <= SMTPI_PH_AUTH)
 		smtpi_engine_log_local(e, stage, detail, err);
-	e->error = err;
+	/* the first failure is the one to report; what follows is its consequence */
+	if (!e->error)
+		e->error = err;
 	end_sasl(e);
-	smtpi_report_fail(e->session_report, SMTP_LOCAL_ERROR, stage, err, detail);
+	if (!e->session_report->error)
+		smtpi_report_fail(e->session_report, SMTP_LOCAL_ERROR, stage, err, detail);
 	smtpi_tx_fail_all(e, SMTP_LOCAL_ERROR, stage, err, detail, NULL);
 	e->phase = SMTPI_PH_CLOSED;
 	e->pend_count = 0;
@@ -356,6 +361,7 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 		return e->error;
 	}
 	struct smtpi_pending p = e->pend[e->pend_head];
+	e->last_stage = smtpi_pending_stage(p.kind);
 	e->pend_head = (e->pend_head + 1) % e->pend_cap;
 	e->pend_count--;
 	switch (p.kind) {
@@ -380,7 +386,7 @@ int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len)
 {
 	while (len > 0) {
 		if (e->phase == SMTPI_PH_CLOSED || e->phase == SMTPI_PH_DOWN)
-			return e->error;
+			return 0;
 		if (e->phase == SMTPI_PH_TLS) {
 			/* RFC 3207 5 / CVE-2011-0411: nothing may follow the 220 to STARTTLS
 			   in plain text; such bytes are an injection attempt. */
@@ -397,9 +403,11 @@ int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len)
 		buf += used;
 		len -= used;
 		if (rc == SMTPI_REPLY_DONE) {
+			/* a refusal is already recorded and its QUIT queued; only running
+			   out of memory stops the dialogue here */
 			rc = dispatch(e, &e->rp.reply);
 			smtpi_reply_init(&e->rp);
-			if (rc)
+			if (rc == SMTP_ENOMEM)
 				return rc;
 		}
 	}
@@ -445,22 +453,25 @@ int smtpi_engine_status(const struct smtpi_engine *e)
 	return st;
 }
 
+smtp_stage smtpi_pending_stage(enum smtpi_pending_kind kind)
+{
+	static const smtp_stage stage_of[] = {
+		[SMTPI_P_GREETING] = SMTP_STAGE_GREETING, [SMTPI_P_EHLO] = SMTP_STAGE_EHLO,
+		[SMTPI_P_HELO] = SMTP_STAGE_EHLO,         [SMTPI_P_STARTTLS] = SMTP_STAGE_STARTTLS,
+		[SMTPI_P_AUTH] = SMTP_STAGE_AUTH,         [SMTPI_P_MAIL] = SMTP_STAGE_MAIL,
+		[SMTPI_P_RCPT] = SMTP_STAGE_RCPT,         [SMTPI_P_DATA] = SMTP_STAGE_DATA,
+		[SMTPI_P_FINAL] = SMTP_STAGE_BODY,        [SMTPI_P_RSET] = SMTP_STAGE_RSET,
+		[SMTPI_P_QUIT] = SMTP_STAGE_QUIT,
+	};
+	return stage_of[kind];
+}
+
 smtp_stage smtpi_engine_stage(const struct smtpi_engine *e)
 {
 	if (e->body)
 		return SMTP_STAGE_BODY;
-	if (e->pend_count > 0) {
-		const struct smtpi_pending *p = &e->pend[e->pend_head];
-		static const smtp_stage stage_of[] = {
-			[SMTPI_P_GREETING] = SMTP_STAGE_GREETING, [SMTPI_P_EHLO] = SMTP_STAGE_EHLO,
-			[SMTPI_P_HELO] = SMTP_STAGE_EHLO,         [SMTPI_P_STARTTLS] = SMTP_STAGE_STARTTLS,
-			[SMTPI_P_AUTH] = SMTP_STAGE_AUTH,         [SMTPI_P_MAIL] = SMTP_STAGE_MAIL,
-			[SMTPI_P_RCPT] = SMTP_STAGE_RCPT,         [SMTPI_P_DATA] = SMTP_STAGE_DATA,
-			[SMTPI_P_FINAL] = SMTP_STAGE_BODY,        [SMTPI_P_RSET] = SMTP_STAGE_RSET,
-			[SMTPI_P_QUIT] = SMTP_STAGE_QUIT,
-		};
-		return stage_of[p->kind];
-	}
+	if (e->pend_count > 0)
+		return smtpi_pending_stage(e->pend[e->pend_head].kind);
 	switch (e->phase) {
 	case SMTPI_PH_DOWN:
 		return SMTP_STAGE_CONNECT;
@@ -469,6 +480,6 @@ smtp_stage smtpi_engine_stage(const struct smtpi_engine *e)
 	case SMTPI_PH_QUIT:
 		return SMTP_STAGE_QUIT;
 	default:
-		return e->emit ? smtpi_tx_stage(e->emit) : SMTP_STAGE_NONE;
+		return e->emit ? smtpi_tx_stage(e->emit) : e->last_stage;
 	}
 }

@@ -71,6 +71,7 @@ struct smtpi_engine {
 	int quit_wanted;
 	int error;                 /* the error that ended the connection, or 0 */
 	unsigned long replies;     /* replies dispatched so far */
+	smtp_stage last_stage;     /* the stage of the last reply */
 	struct smtpi_reply_parser rp;
 	struct smtpi_capa capa;
 	struct smtpi_buf out;
@@ -107,7 +108,8 @@ void smtpi_engine_connected(struct smtpi_engine *e, int tls, const struct smtpi_
 void smtpi_engine_tls_ready(struct smtpi_engine *e, const struct smtpi_tls_info *info,
 			    const char *cbind_type, const unsigned char *cbind, size_t cbind_len);
 
-/* Feeds the server's bytes. Returns 0, or the error that ended the connection. */
+/* Feeds the server's bytes. Returns 0 or SMTP_ENOMEM; a dialogue that ends shows
+   in smtpi_engine_status (SMTPI_E_CLOSED) and e->error. */
 int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len);
 /* The bytes to send now (*len 0 when none); fills the next body block if needed.
    Returns 0, or the error that ended the connection. */
@@ -116,6 +118,8 @@ int smtpi_engine_output(struct smtpi_engine *e, const char **p, size_t *len);
 void smtpi_engine_sent(struct smtpi_engine *e, size_t n);
 /* SMTPI_E_* bits. */
 int smtpi_engine_status(const struct smtpi_engine *e);
+/* The stage a pending reply belongs to. */
+smtp_stage smtpi_pending_stage(enum smtpi_pending_kind kind);
 /* The stage whose deadline applies now. */
 smtp_stage smtpi_engine_stage(const struct smtpi_engine *e);
 

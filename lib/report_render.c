@@ -292,9 +292,15 @@ size_t smtp_report_text(const smtp_report *r, char *buf, size_t len)
 			}
 			puts_(&o, " ");
 			text_str(&o, st->text, "\n      ");
-		} else if (st->error) {
-			puts_(&o, ": ");
-			puts_(&o, smtp_error_name(st->error));
+		} else {
+			if (st->error) {
+				puts_(&o, ": ");
+				puts_(&o, smtp_error_name(st->error));
+			}
+			if (st->text && st->text[0]) {
+				puts_(&o, st->error ? " " : ": ");
+				text_str(&o, st->text, " ");
+			}
 		}
 		puts_(&o, "\n");
 	}

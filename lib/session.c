@@ -2,6 +2,8 @@
    the engine without blocking (DESIGN.md: blocking calls loop over it). */
 #include "session.h"
 
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,6 +116,19 @@ static int set_string(char **dst, const char *src, int nullable, int secret)
 	return 0;
 }
 
+/* A host is an IP literal or a name of letters, digits, '-', '_' and dots once in
+   A-labels (RFC 1123 2.1; '_' appears in real host names). */
+static int host_ok(const char *h)
+{
+	unsigned char addr[16];
+	if (inet_pton(AF_INET6, h, addr) == 1 || inet_pton(AF_INET, h, addr) == 1)
+		return 1;
+	for (const char *p = h; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+			return 0;
+	return h[0] != '\0' && h[0] != '.' && h[0] != '-';
+}
+
 int smtp_session_set_server(smtp_session *s, const char *host, int port, smtp_tls mode)
 {
 	if (!s || !host || !host[0] || port < 0 || port > 65535 || (unsigned)mode > SMTP_TLS_NONE)
@@ -123,12 +138,12 @@ int smtp_session_set_server(smtp_session *s, const char *host, int port, smtp_tl
 	if (smtpi_check_text(host, strlen(host)))
 		return SMTP_EINVAL;
 	char *ascii = NULL;
-	int rc = smtpi_domain_to_ascii(host, 1, &ascii, NULL);
-	if (rc == SMTP_EINVAL && (ascii = strdup(host)) != NULL)
-		rc = strchr(host, ':') ? 0 : SMTP_EINVAL; /* IPv6 literals are not domains */
-	if (rc) {
-		free(ascii);
+	int rc = smtpi_domain_to_ascii(host, 0, &ascii, NULL);
+	if (rc)
 		return rc;
+	if (!host_ok(ascii)) {
+		free(ascii);
+		return SMTP_EINVAL;
 	}
 	free(s->host);
 	s->host = ascii;

@@ -426,10 +426,11 @@ int smtpi_tx_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
 	smtp_message *m = p->m;
 	/* RFC 5321 3.8: 421 means the server is closing; everything pending is deferred. */
 	if (r->code == 421) {
-		smtpi_report_add(&m->report, smtpi_tx_stage(m), NULL, r, 0);
-		smtpi_report_fail(&m->report, SMTP_DEFERRED, smtpi_tx_stage(m), SMTP_ECLOSED, NULL);
+		smtp_stage stage = smtpi_pending_stage(p->kind);
+		smtpi_report_add(&m->report, stage, NULL, r, 0);
+		smtpi_report_fail(&m->report, SMTP_DEFERRED, stage, SMTP_ECLOSED, NULL);
 		finish(e, m);
-		smtpi_engine_refuse(e, smtpi_engine_stage(e), r, SMTP_ECLOSED, NULL);
+		smtpi_engine_refuse(e, stage, r, SMTP_ECLOSED, NULL);
 		return e->error;
 	}
 	int rc = 0;

@@ -122,7 +122,10 @@ static int parse_authority(const char *a, size_t n, struct url_parts *u)
 	} else {
 		const char *colon = memchr(a, ':', n);
 		hend = colon ? colon : a + n;
-		u->host = strndup(a, (size_t)(hend - a));
+		/* RFC 3986 3.2.2: a registered name may be percent-encoded */
+		int rc = pct_decode(a, (size_t)(hend - a), &u->host);
+		if (rc)
+			return rc;
 	}
 	if (!u->host)
 		return SMTP_ENOMEM;

@@ -1,0 +1,690 @@
+/* Fault injection: the client against tests/servers/fake_server.py, a scripted server
+   for what no real server does on request (malformed and oversized replies, drops,
+   stalls, STARTTLS injection, replies without a command, odd reply timing), plus the
+   command-injection checks of the setters, which need no server.
+
+   Each case starts the fake server as a child process for one scenario, waits for the
+   port it writes, runs the client, checks the return code and the report (outcome,
+   failed stage, error, reply code, enhanced code), and always reaps the child by its
+   PID. The fake server records the bytes the client sent in PORTFILE.log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "it_common.h"
+
+/* Every stage gets this deadline unless a case sets a shorter one: a library that
+   waits where it should not fails the case in seconds, not minutes. */
+#define FAULT_STAGE_MS 5000
+/* QUIT's, shorter: a QUIT that waits for its deadline costs each case this much. */
+#define FAULT_QUIT_MS 2000
+
+static char fault_dir[64];
+static volatile pid_t fault_child = -1;
+
+struct fake {
+	pid_t pid;
+	int port;
+	char portfile[256];
+	char logfile[300];
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* The whole program's watchdog: a hang in the library must not hang the suite. */
+static void on_watchdog(int sig)
+{
+	static const char msg[] = "FATAL: it_faults watchdog expired (a call hung)\n";
+	(void)sig;
+	if (fault_child > 0)
+		kill(fault_child, SIGTERM);
+	if (write(2, msg, sizeof msg - 1) < 0) {
+		/* nothing more to do */
+	}
+	_exit(1);
+}
+
+/* Reaps the child: waits up to wait_ms for it to exit by itself, then SIGTERM. */
+static void fake_stop_after(struct fake *f, long wait_ms)
+{
+	if (f->pid <= 0)
+		return;
+	long long end = now_ms() + wait_ms;
+	int status;
+	for (;;) {
+		pid_t r = waitpid(f->pid, &status, WNOHANG);
+		if (r == f->pid || (r < 0 && errno != EINTR))
+			break;
+		if (now_ms() >= end) {
+			kill(f->pid, SIGTERM);
+			while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		sleep_ms(10);
+	}
+	f->pid = -1;
+	fault_child = -1;
+}
+
+static void fake_stop(struct fake *f)
+{
+	fake_stop_after(f, 0);
+}
+
+/* Starts the fake server for scenario; returns 1 with f->port set, or 0 (the case
+   has failed and the child, if any, is reaped). */
+static int fake_start(struct fake *f, const char *scenario)
+{
+	const char *python = it_env("SMTP_IT_PYTHON");
+	const char *script = it_env("SMTP_IT_FAKE");
+	memset(f, 0, sizeof *f);
+	f->pid = -1;
+	snprintf(f->portfile, sizeof f->portfile, "%s/%s.port", fault_dir, scenario);
+	snprintf(f->logfile, sizeof f->logfile, "%s.log", f->portfile);
+	unlink(f->portfile);
+	unlink(f->logfile);
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "fork: %s\n", strerror(errno));
+		CHECK(pid >= 0);
+		return 0;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			if (null > 2)
+				close(null);
+		}
+		execl(python, python, script, scenario, f->portfile, (char *)NULL);
+		_exit(127);
+	}
+	f->pid = pid;
+	fault_child = pid;
+	const int fake_server_started = 0; /* named for the failure message */
+	long long end = now_ms() + 5000;
+	while (now_ms() < end) {
+		FILE *pf = fopen(f->portfile, "r");
+		if (pf) {
+			int port = 0;
+			int ok = fscanf(pf, "%d", &port) == 1;
+			fclose(pf);
+			if (ok && port > 0 && port < 65536) {
+				f->port = port;
+				return 1;
+			}
+		}
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			f->pid = -1;
+			fault_child = -1;
+			fprintf(stderr, "fake_server.py %s exited before writing its port\n",
+				scenario);
+			CHECK(fake_server_started);
+			return 0;
+		}
+		sleep_ms(10);
+	}
+	fprintf(stderr, "fake_server.py %s wrote no port within 5 s\n", scenario);
+	CHECK(fake_server_started);
+	fake_stop(f);
+	return 0;
+}
+
+/* What the client sent, once the server has ended (it exits after the client
+   closed); NULL when unreadable. */
+static char *fake_log(struct fake *f, size_t *len)
+{
+	fake_stop_after(f, 5000);
+	char *log = it_read_file(f->logfile, len);
+	CHECK(log != NULL);
+	return log;
+}
+
+static smtp_session *fake_session(const struct fake *f, smtp_tls mode)
+{
+	smtp_session *s = it_session("127.0.0.1", f->port, mode);
+	for (int st = SMTP_STAGE_CONNECT; st <= SMTP_STAGE_QUIT; st++)
+		if (smtp_session_set_timeout(s, (smtp_stage)st, FAULT_STAGE_MS) != 0) {
+			fprintf(stderr, "FATAL: cannot set a timeout\n");
+			exit(2);
+		}
+	if (smtp_session_set_timeout(s, SMTP_STAGE_QUIT, FAULT_QUIT_MS) != 0)
+		exit(2);
+	return s;
+}
+
+/* Ends a connected session: the server answers QUIT at once with 221, so the call
+   returns at once (not at the QUIT deadline) and the session report has the 221. */
+static void quit_promptly(smtp_session *s, int line)
+{
+	long long t0 = now_ms();
+	CHECK_INT(it_quit(s), 0);
+	long long took = now_ms() - t0;
+	if (took > FAULT_QUIT_MS / 2)
+		fprintf(stderr, "%s:%d: smtp_quit took %lld ms\n", __FILE__, line, took);
+	CHECK(took <= FAULT_QUIT_MS / 2);
+	const smtp_step *st = it_step(smtp_session_report(s), SMTP_STAGE_QUIT, 0);
+	if (smtp_step_code(st) != 221)
+		fprintf(stderr, "%s:%d: no 221 reply to QUIT in the session report\n", __FILE__,
+			line);
+	CHECK_INT(smtp_step_code(st), 221);
+}
+
+static const char *const two_rcpts[] = {"one@example.org", "two@example.org", NULL};
+static const char *const one_rcpt[] = {"one@example.org", NULL};
+static const char body[] = "From: a@example.org\r\nTo: one@example.org\r\n"
+			   "Subject: fault\r\n\r\nHello.\r\n";
+
+/* The report's outcome, failed stage and local error, checked at the caller's line. */
+#define CHECK_REPORT(r, oc, stage, err)                                                \
+	do {                                                                         \
+		const smtp_report *check_r_ = (r);                                   \
+		CHECK_STR(smtp_outcome_name(smtp_report_outcome(check_r_)),          \
+			  smtp_outcome_name(oc));                                    \
+		CHECK_STR(smtp_stage_name(smtp_report_failed_stage(check_r_)),       \
+			  smtp_stage_name(stage));                                   \
+		CHECK_STR(smtp_error_name(smtp_report_error(check_r_)), smtp_error_name(err)); \
+	} while (0)
+
+#define CHECK_RC(rc, want) CHECK_STR(smtp_error_name(rc), smtp_error_name(want))
+
+static int has(const char *log, size_t len, const char *s)
+{
+	return log && memmem(log, len, s, strlen(s)) != NULL;
+}
+
+/* A connection-phase fault: connect must fail with err at stage. */
+static void connect_fault(const char *scenario, smtp_tls mode, int err, smtp_stage stage)
+{
+	struct fake f;
+	if (!fake_start(&f, scenario))
+		return;
+	smtp_session *s = fake_session(&f, mode);
+	CHECK_RC(it_connect(s), err);
+	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, stage, err);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	fake_stop(&f);
+}
+
+/* ---- malformed and oversized replies ---- */
+
+static void test_garbage_greeting(void)
+{
+	connect_fault("garbage_greeting", SMTP_TLS_NONE, SMTP_EPROTOCOL, SMTP_STAGE_GREETING);
+}
+
+static void test_endless_line(void)
+{
+	connect_fault("endless_line", SMTP_TLS_NONE, SMTP_EPROTOCOL, SMTP_STAGE_EHLO);
+}
+
+static void test_too_many_lines(void)
+{
+	connect_fault("too_many_lines", SMTP_TLS_NONE, SMTP_EPROTOCOL, SMTP_STAGE_EHLO);
+}
+
+static void test_bad_code(void)
+{
+	connect_fault("bad_code", SMTP_TLS_NONE, SMTP_EPROTOCOL, SMTP_STAGE_GREETING);
+}
+
+static void test_mixed_codes(void)
+{
+	connect_fault("mixed_codes", SMTP_TLS_NONE, SMTP_EPROTOCOL, SMTP_STAGE_EHLO);
+}
+
+static void test_reply_without_command(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "reply_without_command"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_RC(it_connect(s), SMTP_EPROTOCOL);
+	const smtp_report *r = smtp_session_report(s);
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "local_error");
+	CHECK_STR(smtp_error_name(smtp_report_error(r)), "SMTP_EPROTOCOL");
+	/* The surprise follows the EHLO reply: no command is pending any more. A report
+	   that failed still names a stage. */
+	CHECK(smtp_report_failed_stage(r) != SMTP_STAGE_NONE);
+	smtp_session_free(s);
+	fake_stop(&f);
+}
+
+/* ---- drops ---- */
+
+static void test_drop_in_reply(void)
+{
+	connect_fault("drop_in_reply", SMTP_TLS_NONE, SMTP_ECLOSED, SMTP_STAGE_EHLO);
+}
+
+static void test_drop_after_data(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "drop_after_data"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	CHECK_RC(it_send(s, m), SMTP_ECLOSED);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_BODY, SMTP_ECLOSED);
+	CHECK_INT(smtp_report_rcpt_count(r), 1);
+	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
+	/* the connection steps come first in a message's report */
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_GREETING, 0)), 220);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_DATA, 0)), 354);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	fake_stop(&f);
+}
+
+static void test_shutdown_421(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "shutdown_421"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	int rc = it_send(s, m);
+	CHECK(rc != 0);
+	CHECK(rc != SMTP_EAGAIN);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_DEFERRED, SMTP_STAGE_RCPT, SMTP_ECLOSED);
+	const smtp_step *st = smtp_report_step(r, smtp_report_count(r) - 1);
+	CHECK_STR(smtp_stage_name(smtp_step_stage(st)), "rcpt");
+	CHECK_INT(smtp_step_code(st), 421);
+	CHECK_STR(smtp_step_enhanced(st), "4.3.2");
+	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	fake_stop(&f);
+}
+
+/* ---- stalls ---- */
+
+static void test_stall_greeting(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "stall_greeting"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_INT(smtp_session_set_timeout(s, SMTP_STAGE_GREETING, 500), 0);
+	long long t0 = now_ms();
+	CHECK_RC(it_connect(s), SMTP_ETIMEDOUT);
+	long long took = now_ms() - t0;
+	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, SMTP_STAGE_GREETING,
+		     SMTP_ETIMEDOUT);
+	if (took < 400 || took > 2500)
+		fprintf(stderr, "stall_greeting: the timeout took %lld ms\n", took);
+	CHECK(took >= 400);
+	CHECK(took <= 2500);
+	smtp_session_free(s);
+	fake_stop(&f);
+}
+
+static void test_stall_data(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "stall_data"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_INT(smtp_session_set_timeout(s, SMTP_STAGE_DATA, 500), 0);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	long long t0 = now_ms();
+	CHECK_RC(it_send(s, m), SMTP_ETIMEDOUT);
+	long long took = now_ms() - t0;
+	CHECK_REPORT(smtp_message_report(m), SMTP_LOCAL_ERROR, SMTP_STAGE_DATA, SMTP_ETIMEDOUT);
+	if (took > 2500)
+		fprintf(stderr, "stall_data: the timeout took %lld ms\n", took);
+	CHECK(took <= 2500);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	fake_stop(&f);
+}
+
+/* ---- TLS policy ---- */
+
+static void test_starttls_injection(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "starttls_injection"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_STARTTLS);
+	CHECK_RC(it_connect(s), SMTP_EPROTOCOL);
+	const smtp_report *r = smtp_session_report(s);
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "local_error");
+	CHECK_STR(smtp_error_name(smtp_report_error(r)), "SMTP_EPROTOCOL");
+	smtp_stage st = smtp_report_failed_stage(r);
+	CHECK(st == SMTP_STAGE_STARTTLS || st == SMTP_STAGE_TLS);
+	CHECK(smtp_report_tls_version(r) == NULL);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_STARTTLS, 0)), 220);
+	smtp_session_free(s);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	/* nothing after STARTTLS: no ClientHello, no EHLO, no QUIT */
+	CHECK(len >= 10 && memcmp(log + len - 10, "STARTTLS\r\n", 10) == 0);
+	if (log && !(len >= 10 && memcmp(log + len - 10, "STARTTLS\r\n", 10) == 0))
+		fprintf(stderr, "starttls_injection: the client sent:\n%.*s\n", (int)len, log);
+	free(log);
+}
+
+static void test_no_starttls(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "no_starttls"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_STARTTLS);
+	CHECK_INT(smtp_session_set_auth(s, "user@example.org", "secret", NULL), 0);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	CHECK_RC(it_send(s, m), SMTP_ENOTLS);
+	CHECK_REPORT(smtp_message_report(m), SMTP_LOCAL_ERROR, SMTP_STAGE_EHLO, SMTP_ENOTLS);
+	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, SMTP_STAGE_EHLO, SMTP_ENOTLS);
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	CHECK(has(log, len, "EHLO "));
+	CHECK(!has(log, len, "MAIL"));
+	CHECK(!has(log, len, "AUTH"));
+	CHECK(!has(log, len, "RCPT"));
+	free(log);
+}
+
+/* ---- refusals ---- */
+
+static void test_greeting_554(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "greeting_554"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_RC(it_connect(s), SMTP_EREJECTED);
+	const smtp_report *r = smtp_session_report(s);
+	CHECK_REPORT(r, SMTP_BOUNCED, SMTP_STAGE_GREETING, SMTP_EREJECTED);
+	const smtp_step *st = it_step(r, SMTP_STAGE_GREETING, 0);
+	CHECK_INT(smtp_step_code(st), 554);
+	CHECK_STR(smtp_step_enhanced(st), "5.3.2");
+	CHECK_STR(smtp_step_text(st), "No service");
+	/* RFC 5321 3.1: QUIT after 554; its 221 may be read by smtp_connect or smtp_quit */
+	CHECK_INT(it_quit(s), 0);
+	CHECK_INT(smtp_step_code(it_step(smtp_session_report(s), SMTP_STAGE_QUIT, 0)), 221);
+	CHECK_REPORT(smtp_session_report(s), SMTP_BOUNCED, SMTP_STAGE_GREETING, SMTP_EREJECTED);
+	smtp_session_free(s);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	CHECK(has(log, len, "QUIT\r\n"));
+	CHECK(!has(log, len, "EHLO"));
+	free(log);
+}
+
+static void test_helo_fallback(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "helo_fallback"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	CHECK_RC(it_send(s, m), 0);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_SENT, SMTP_STAGE_NONE, 0);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_EHLO, 0)), 502);
+	CHECK_STR(smtp_step_enhanced(it_step(r, SMTP_STAGE_EHLO, 0)), "5.5.1");
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_EHLO, 1)), 250);
+	CHECK(it_step(r, SMTP_STAGE_EHLO, 2) == NULL);
+	CHECK_STR(smtp_report_queue_id(r), "FAKE42");
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	CHECK(has(log, len, "EHLO localhost\r\nHELO localhost\r\nMAIL FROM:<from@example.org>"));
+	free(log);
+}
+
+/* ---- pipelining and reply timing ---- */
+
+static void check_sent_two(const smtp_message *m)
+{
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_SENT, SMTP_STAGE_NONE, 0);
+	CHECK_INT(smtp_report_rcpt_count(r), 2);
+	for (size_t i = 0; i < 2; i++) {
+		CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, i)), 250);
+		CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, i)), 1);
+	}
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_BODY, 0)), 250);
+	CHECK_STR(smtp_report_queue_id(r), "FAKE42");
+}
+
+static void test_lockstep(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "lockstep"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", two_rcpts, body);
+	CHECK_RC(it_send(s, m), 0);
+	check_sent_two(m);
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	CHECK(!has(log, len, "VIOLATION"));
+	CHECK(has(log, len, "RCPT TO:<one@example.org>\r\nRCPT TO:<two@example.org>\r\nDATA\r\n"));
+	CHECK(has(log, len, "QUIT\r\n"));
+	if (has(log, len, "VIOLATION") || has(log, len, "#ERROR"))
+		fprintf(stderr, "lockstep: the server's log:\n%.*s\n", (int)len, log);
+	free(log);
+}
+
+static void pipelined_two(const char *scenario)
+{
+	struct fake f;
+	if (!fake_start(&f, scenario))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", two_rcpts, body);
+	CHECK_RC(it_send(s, m), 0);
+	check_sent_two(m);
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	CHECK(has(log, len, "MAIL FROM:<from@example.org>\r\nRCPT TO:<one@example.org>\r\n"
+			    "RCPT TO:<two@example.org>\r\nDATA\r\n"));
+	CHECK(!has(log, len, "#ERROR"));
+	free(log);
+}
+
+static void test_pipelining_bytewise(void)
+{
+	pipelined_two("pipelining_bytewise");
+}
+
+static void test_pipelining_burst(void)
+{
+	pipelined_two("pipelining_burst");
+}
+
+static void test_midgroup_4xx(void)
+{
+	static const char *const three[] = {"one@example.org", "two@example.org",
+					    "three@example.org", NULL};
+	struct fake f;
+	if (!fake_start(&f, "midgroup_4xx"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", three, body);
+	CHECK_RC(it_send(s, m), SMTP_EREJECTED);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE, 0);
+	CHECK_INT(smtp_report_rcpt_count(r), 3);
+	const smtp_rcpt_result *busy = smtp_report_rcpt(r, 1);
+	CHECK_STR(smtp_rcpt_address(busy), "two@example.org");
+	CHECK_INT(smtp_rcpt_code(busy), 450);
+	CHECK_STR(smtp_rcpt_enhanced(busy), "4.2.1");
+	CHECK_STR(smtp_rcpt_text(busy), "busy");
+	CHECK_INT(smtp_rcpt_accepted(busy), 0);
+	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 0)), 250);
+	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 1);
+	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 2)), 250);
+	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 2)), 1);
+	const smtp_step *st = it_step(r, SMTP_STAGE_RCPT, 1);
+	CHECK_STR(smtp_step_arg(st), "two@example.org");
+	CHECK_INT(smtp_step_code(st), 450);
+	CHECK_STR(smtp_step_enhanced(st), "4.2.1");
+	CHECK_STR(smtp_report_queue_id(r), "FAKE42");
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	fake_stop(&f);
+}
+
+/* ---- command injection through the setters (no server) ---- */
+
+static void test_injection(void)
+{
+	static const char *const bad_mailbox[] = {
+		"a@example.org\r\nRSET", "a\r@example.org", "a\n@example.org",
+		"a@example.org\r", "a@example.org\n", "a@exa\r\nmple.org",
+	};
+	static const char *const bad_name[] = {
+		"mx.example.org\r\nMAIL FROM:<x@y>", "mx\r.example.org", "mx\n.example.org",
+		"mx.example.org\n", "mx.example.org\r",
+	};
+	static const char *const bad_user[] = {
+		"user\r\nQUIT", "user\r", "user\n", "us\ner",
+	};
+	static const char *const bad_url[] = {
+		"smtp://mx.example.org\r\n:587", "smtp://mx.example.org:587\n",
+		"smtp://mx\r.example.org", "smtp://us%0D%0Aer:pw@mx.example.org",
+		"smtp://user:p%0Aw@mx.example.org", "smtp://us%00er:pw@mx.example.org",
+		"smtp://user:p%00w@mx.example.org", "smtp://mx%00.example.org",
+		"smtp://mx%0D%0A.example.org", "smtps://us\r\ner@mx.example.org",
+	};
+	smtp_message *m = smtp_message_new();
+	smtp_session *s = smtp_session_new();
+	CHECK(m != NULL && s != NULL);
+	if (!m || !s) {
+		smtp_message_free(m);
+		smtp_session_free(s);
+		return;
+	}
+	for (size_t i = 0; i < sizeof bad_mailbox / sizeof bad_mailbox[0]; i++) {
+		CHECK_RC(smtp_message_set_from(m, bad_mailbox[i]), SMTP_EINVAL);
+		CHECK_RC(smtp_message_add_rcpt(m, bad_mailbox[i]), SMTP_EINVAL);
+	}
+	for (size_t i = 0; i < sizeof bad_name / sizeof bad_name[0]; i++) {
+		CHECK_RC(smtp_session_set_helo_name(s, bad_name[i]), SMTP_EINVAL);
+		CHECK_RC(smtp_session_set_server(s, bad_name[i], 25, SMTP_TLS_NONE), SMTP_EINVAL);
+	}
+	for (size_t i = 0; i < sizeof bad_user / sizeof bad_user[0]; i++)
+		CHECK_RC(smtp_session_set_auth(s, bad_user[i], "secret", NULL), SMTP_EINVAL);
+	for (size_t i = 0; i < sizeof bad_url / sizeof bad_url[0]; i++) {
+		int rc = smtp_session_set_url(s, bad_url[i]);
+		if (rc != SMTP_EINVAL)
+			fprintf(stderr, "set_url(%zu) returned %s\n", i, smtp_error_name(rc));
+		CHECK_RC(rc, SMTP_EINVAL);
+	}
+	/* the same setters accept clean values: the refusals above are the control
+	   characters' doing */
+	CHECK_RC(smtp_message_set_from(m, "a@example.org"), 0);
+	CHECK_RC(smtp_message_add_rcpt(m, "b@example.org"), 0);
+	CHECK_RC(smtp_session_set_helo_name(s, "client.example.org"), 0);
+	CHECK_RC(smtp_session_set_server(s, "mx.example.org", 25, SMTP_TLS_NONE), 0);
+	CHECK_RC(smtp_session_set_auth(s, "user", "secret", NULL), 0);
+	CHECK_RC(smtp_session_set_url(s, "smtp://user:p%40ss@mx.example.org:587"), 0);
+	smtp_message_free(m);
+	smtp_session_free(s);
+}
+
+/* ---- temporary directory ---- */
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d) {
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char path[512];
+			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+int main(void)
+{
+	char name[64];
+	snprintf(name, sizeof name, "it_faults (%s)", it_mode());
+	/* helpers of it_common.h this test has no use for */
+	(void)it_port;
+	(void)it_find_record;
+	/* fail fast on a missing environment, before any child exists */
+	it_env("SMTP_IT_PYTHON");
+	it_env("SMTP_IT_FAKE");
+	it_ca();
+	snprintf(fault_dir, sizeof fault_dir, "/tmp/smtp-faults.XXXXXX");
+	if (!mkdtemp(fault_dir)) {
+		fprintf(stderr, "FATAL: mkdtemp: %s\n", strerror(errno));
+		return 2;
+	}
+	signal(SIGALRM, on_watchdog);
+	alarm(55);
+
+	RUN(test_injection);
+	RUN(test_garbage_greeting);
+	RUN(test_endless_line);
+	RUN(test_too_many_lines);
+	RUN(test_bad_code);
+	RUN(test_mixed_codes);
+	RUN(test_reply_without_command);
+	RUN(test_drop_in_reply);
+	RUN(test_drop_after_data);
+	RUN(test_shutdown_421);
+	RUN(test_stall_greeting);
+	RUN(test_stall_data);
+	RUN(test_starttls_injection);
+	RUN(test_no_starttls);
+	RUN(test_greeting_554);
+	RUN(test_helo_fallback);
+	RUN(test_lockstep);
+	RUN(test_pipelining_bytewise);
+	RUN(test_pipelining_burst);
+	RUN(test_midgroup_4xx);
+
+	alarm(0);
+	remove_dir(fault_dir);
+	return CHECK_DONE(name);
+}

@@ -1,0 +1,398 @@
+#!/usr/bin/python3
+"""A scripted SMTP server for the fault-injection tests (tests/integration/it_faults.c).
+
+Only for what no real server does on request: malformed or oversized replies, a drop
+in the middle of a reply, a stall, STARTTLS injection, replies without a command,
+byte-by-byte or bunched replies. Python 3 standard library only.
+
+Usage: fake_server.py SCENARIO PORTFILE
+
+Binds 127.0.0.1 on a free port, writes the port number to PORTFILE (atomically:
+PORTFILE.tmp then rename), serves exactly one connection following SCENARIO, appends
+every byte the client sent to PORTFILE.log (raw; notes of the server itself are lines
+starting with "#", e.g. "#VIOLATION ..."), and exits by itself: after the client
+closed, or after at most HARD_TIMEOUT seconds in any case.
+"""
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+HARD_TIMEOUT = 20      # seconds: the process never outlives this
+ACCEPT_TIMEOUT = 15    # seconds to wait for the one connection
+READ_TIMEOUT = 10      # seconds of client silence treated as the end
+
+HOSTNAME = "fake.test"
+GREETING = b"220 fake.test ESMTP fake_server\r\n"
+
+
+class Conn:
+    """The one client connection, with line reading and the reply styles."""
+
+    def __init__(self, sock, logpath):
+        self.sock = sock
+        self.buf = b""
+        self.eof = False
+        self.log = open(logpath, "ab", buffering=0)
+        self.lockstep = False  # check that the client waits for each reply
+        self.bytewise = False  # send replies one byte at a time
+        self.held = b""        # replies held back (pipelining_burst)
+        self.rcpts = 0
+
+    def note(self, text):
+        self.log.write(b"\n#" + text.encode() + b"\n")
+
+    def _fill(self):
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.log.write(data)
+        self.buf += data
+        return True
+
+    def readline(self):
+        """One line with its line end, or None at the end of the connection."""
+        while b"\n" not in self.buf:
+            if self.eof or not self._fill():
+                return None
+        i = self.buf.index(b"\n") + 1
+        line, self.buf = self.buf[:i], self.buf[i:]
+        return line
+
+    def send(self, data):
+        """Sends data in one go (one send call)."""
+        try:
+            self.sock.sendall(data)
+        except OSError:
+            pass
+
+    def _waiting_input(self):
+        if self.buf:
+            return True
+        # select first: with a socket timeout set, recv would wait for data
+        try:
+            ready, _, _ = select.select([self.sock], [], [], 0)
+            if not ready:
+                return False
+            data = self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:
+            return False
+        return bool(data)
+
+    def reply(self, data):
+        """Sends a reply in the scenario's style."""
+        if self.lockstep:
+            # RFC 2920 3.1 / RFC 5321: without PIPELINING the client waits for each
+            # reply. Give it time to misbehave, then look for bytes it sent early.
+            time.sleep(0.05)
+            if self._waiting_input():
+                self.note("VIOLATION: the client sent before the reply to its previous "
+                          "command (about to send %r)" % data[:40])
+        if self.bytewise:
+            for i in range(len(data)):
+                self.send(data[i:i + 1])
+                time.sleep(0.001)
+            return
+        self.send(data)
+
+    def read_body(self):
+        """Reads the DATA content up to the lone dot; False when the client left."""
+        while True:
+            line = self.readline()
+            if line is None:
+                return False
+            if line == b".\r\n":
+                return True
+
+    def drain(self):
+        """Reads (and logs) until the client closes or stays silent too long."""
+        while not self.eof and self._fill():
+            pass
+
+    def finish(self):
+        """Ends the connection: FIN first, then what the client still sends, then close."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self.drain()
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.log.close()
+
+
+def ehlo_reply(caps):
+    lines = [HOSTNAME + " greets you"] + list(caps)
+    out = b""
+    for i, text in enumerate(lines):
+        sep = "-" if i + 1 < len(lines) else " "
+        out += ("250" + sep + text + "\r\n").encode()
+    return out
+
+
+STOP = "stop"
+
+
+def h_ehlo(caps):
+    return lambda c, line: c.reply(ehlo_reply(caps))
+
+
+def h_helo(c, line):
+    c.reply(b"250 " + HOSTNAME.encode() + b"\r\n")
+
+
+def h_mail(c, line):
+    c.reply(b"250 2.1.0 Ok\r\n")
+
+
+def h_rcpt(c, line):
+    c.rcpts += 1
+    c.reply(b"250 2.1.5 Ok\r\n")
+
+
+def h_data(c, line):
+    c.reply(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+    if not c.read_body():
+        return STOP
+    c.reply(b"250 2.0.0 Ok: queued as FAKE42\r\n")
+    return None
+
+
+def h_rset(c, line):
+    c.reply(b"250 2.0.0 Ok\r\n")
+
+
+def h_noop(c, line):
+    c.reply(b"250 2.0.0 Ok\r\n")
+
+
+def h_auth(c, line):
+    c.reply(b"235 2.7.0 Authentication successful\r\n")
+
+
+def h_quit(c, line):
+    c.reply(b"221 2.0.0 Bye\r\n")
+    return STOP
+
+
+def serve(c, caps=("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME"), greeting=GREETING,
+          **over):
+    """A plausible server; over maps a verb ("RCPT") to a handler(c, line) that
+    replaces the default and may return STOP to end the dialogue."""
+    handlers = {
+        "EHLO": h_ehlo(caps), "HELO": h_helo, "MAIL": h_mail, "RCPT": h_rcpt,
+        "DATA": h_data, "RSET": h_rset, "NOOP": h_noop, "AUTH": h_auth, "QUIT": h_quit,
+    }
+    handlers.update(over)
+    if greeting:
+        c.reply(greeting)
+    while True:
+        line = c.readline()
+        if line is None:
+            return
+        verb = line.split(b" ", 1)[0].strip().upper().decode("ascii", "replace")
+        h = handlers.get(verb)
+        if h is None:
+            c.reply(b"502 5.5.2 Error: command not recognized\r\n")
+            continue
+        if h(c, line) == STOP:
+            return
+
+
+def wait_line(c):
+    return c.readline()
+
+
+# ---- scenarios ----
+
+def garbage_greeting(c):
+    c.send(b"HTTP/1.1 400 Bad Request\r\n")
+    c.drain()
+
+
+def endless_line(c):
+    c.send(GREETING)
+    wait_line(c)
+    c.send(b"250-" + b"x" * (100 * 1024))
+    c.drain()
+
+
+def too_many_lines(c):
+    c.send(GREETING)
+    wait_line(c)
+    c.send(b"250-" + HOSTNAME.encode() + b"\r\n" + b"250-X\r\n" * 10000 + b"250 end\r\n")
+    c.drain()
+
+
+def bad_code(c):
+    c.send(b"2x0 hi\r\n")
+    c.drain()
+
+
+def mixed_codes(c):
+    c.send(GREETING)
+    wait_line(c)
+    c.send(b"250-a\r\n251 b\r\n")
+    c.drain()
+
+
+def drop_in_reply(c):
+    c.send(GREETING)
+    wait_line(c)
+    c.send(b"250-" + HOSTNAME.encode() + b"\r\n250-PIPEL")
+    # finish(): FIN now, so the client sees the end in the middle of the reply
+
+
+def drop_after_data(c):
+    def data(c, line):
+        c.reply(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+        c.read_body()
+        return STOP
+    serve(c, caps=("ENHANCEDSTATUSCODES",), DATA=data)
+
+
+def stall_greeting(c):
+    c.drain()
+
+
+def stall_data(c):
+    def data(c, line):
+        c.drain()
+        return STOP
+    serve(c, caps=("ENHANCEDSTATUSCODES",), DATA=data)
+
+
+def starttls_injection(c):
+    def starttls(c, line):
+        c.send(b"220 go ahead\r\n250 injected\r\n")
+        c.drain()
+        return STOP
+    serve(c, caps=("PIPELINING", "STARTTLS", "ENHANCEDSTATUSCODES"), STARTTLS=starttls)
+
+
+def no_starttls(c):
+    serve(c, caps=("PIPELINING", "AUTH PLAIN LOGIN", "ENHANCEDSTATUSCODES"))
+
+
+def greeting_554(c):
+    c.send(b"554 5.3.2 No service\r\n")
+    while True:
+        line = c.readline()
+        if line is None:
+            return
+        if line.upper().startswith(b"QUIT"):
+            c.send(b"221 2.0.0 Bye\r\n")
+            return
+        c.send(b"503 5.5.1 No service here\r\n")
+
+
+def shutdown_421(c):
+    def rcpt(c, line):
+        c.reply(b"421 4.3.2 Shutting down\r\n")
+        return STOP
+    serve(c, caps=("ENHANCEDSTATUSCODES", "8BITMIME"), RCPT=rcpt)
+
+
+def reply_without_command(c):
+    def ehlo(c, line):
+        c.send(ehlo_reply(("ENHANCEDSTATUSCODES",)) + b"250 surprise\r\n")
+    serve(c, EHLO=ehlo)
+
+
+def helo_fallback(c):
+    def ehlo(c, line):
+        c.reply(b"502 5.5.1 Unrecognized command\r\n")
+    serve(c, EHLO=ehlo)
+
+
+def lockstep(c):
+    c.lockstep = True
+    serve(c, caps=("8BITMIME", "SIZE 10240000", "ENHANCEDSTATUSCODES"))
+
+
+def pipelining_bytewise(c):
+    c.bytewise = True
+    serve(c, caps=("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME"))
+
+
+def pipelining_burst(c):
+    def hold(reply):
+        def h(c, line):
+            c.held += reply
+        return h
+
+    def data(c, line):
+        # the whole MAIL/RCPT/.../DATA group arrived: all its replies in one send
+        c.send(c.held + b"354 End data with <CR><LF>.<CR><LF>\r\n")
+        c.held = b""
+        if not c.read_body():
+            return STOP
+        c.reply(b"250 2.0.0 Ok: queued as FAKE42\r\n")
+        return None
+    serve(c, MAIL=hold(b"250 2.1.0 Ok\r\n"), RCPT=hold(b"250 2.1.5 Ok\r\n"), DATA=data)
+
+
+def midgroup_4xx(c):
+    def rcpt(c, line):
+        c.rcpts += 1
+        if c.rcpts == 2:
+            c.reply(b"450 4.2.1 busy\r\n")
+        else:
+            c.reply(b"250 2.1.5 Ok\r\n")
+    serve(c, RCPT=rcpt)
+
+
+SCENARIOS = {f.__name__: f for f in (
+    garbage_greeting, endless_line, too_many_lines, bad_code, mixed_codes,
+    drop_in_reply, drop_after_data, stall_greeting, stall_data, starttls_injection,
+    no_starttls, greeting_554, shutdown_421, reply_without_command, helo_fallback,
+    lockstep, pipelining_bytewise, pipelining_burst, midgroup_4xx)}
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in SCENARIOS:
+        sys.stderr.write("usage: fake_server.py SCENARIO PORTFILE\nscenarios: %s\n"
+                         % " ".join(sorted(SCENARIOS)))
+        return 2
+    scenario, portfile = sys.argv[1], sys.argv[2]
+    signal.signal(signal.SIGALRM, lambda *a: os._exit(3))
+    signal.alarm(HARD_TIMEOUT)
+
+    logpath = portfile + ".log"
+    open(logpath, "wb").close()
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    tmp = portfile + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.getsockname()[1])
+    os.rename(tmp, portfile)
+
+    srv.settimeout(ACCEPT_TIMEOUT)
+    try:
+        sock, _ = srv.accept()
+    except OSError:
+        return 1
+    srv.close()
+    sock.settimeout(READ_TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    c = Conn(sock, logpath)
+    try:
+        SCENARIOS[scenario](c)
+    except Exception as ex:  # noqa: BLE001 - a test helper reports, never crashes
+        c.note("ERROR %r" % (ex,))
+    finally:
+        c.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
