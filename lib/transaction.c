@@ -64,12 +64,24 @@ static void attach_log(struct smtpi_engine *e, smtp_message *m)
 		m->report.conn = smtpi_connlog_ref(e->log);
 }
 
+/* The stage a message is waiting in: that of its oldest unanswered command, else
+   where its cursor stands. */
+static smtp_stage waiting_stage(const struct smtpi_engine *e, const smtp_message *m)
+{
+	for (size_t i = 0; i < e->pend_count; i++) {
+		const struct smtpi_pending *p = &e->pend[(e->pend_head + i) % e->pend_cap];
+		if (p->m == m)
+			return smtpi_pending_stage(p->kind);
+	}
+	return smtpi_tx_stage(m);
+}
+
 void smtpi_tx_fail_all(struct smtpi_engine *e, smtp_outcome outcome, smtp_stage stage,
 		       int err, const char *detail, const struct smtpi_reply *reply)
 {
 	while (e->q_head) {
 		smtp_message *m = e->q_head;
-		smtp_stage st = m->cursor == SMTPI_MSG_QUEUED && stage ? stage : smtpi_tx_stage(m);
+		smtp_stage st = m->cursor == SMTPI_MSG_QUEUED && stage ? stage : waiting_stage(e, m);
 		attach_log(e, m);
 		if (m->cursor != SMTPI_MSG_QUEUED)
 			smtpi_report_add(&m->report, st, NULL, reply, reply ? 0 : err);

@@ -7,6 +7,9 @@
                          PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256 after TLS
      Postfix plain port: the same mechanisms offered in clear text
      aiosmtpd (STARTTLS): PLAIN LOGIN, over TLS only
+     aiosmtpd SASL (STARTTLS, asks for a client certificate): OAUTHBEARER with
+                         SMTP_IT_TOKEN, EXTERNAL with the client certificate (CN
+                         client.test), over TLS only
      Nodemailer (STARTTLS): PLAIN LOGIN CRAM-MD5 XOAUTH2; Nodemailer (implicit TLS):
                          PLAIN LOGIN
    Dovecot delays every wrong password by about 2 s: one wrong-password case for it. */
@@ -93,6 +96,24 @@ static void b64(const unsigned char *in, size_t n, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/* True when the trace holds the base64 of `raw` as part of any longer base64 text:
+   raw may start at any offset modulo 3 of the encoded message, so each of the three
+   alignments is tried (dropping up to 2 leading octets, the partial last group). */
+static int trace_has_b64_of(const struct trace *t, const char *raw, size_t n)
+{
+	char enc[1024];
+	for (size_t skip = 0; skip < 3 && skip < n; skip++) {
+		size_t m = (n - skip) / 3 * 3;
+		if (m < 12)
+			continue;
+		b64((const unsigned char *)raw + skip, m, enc, sizeof enc);
+		/* the last group may carry padding in a full message: leave it out */
+		if (trace_has(t, enc, strlen(enc) - 4))
+			return 1;
+	}
+	return 0;
+}
+
 /* Checks that the trace carries none of the forms a secret travels in: the secret
    itself, its base64 (LOGIN), PLAIN's base64("\0user\0secret"), XOAUTH2's
    base64("user=U\1auth=Bearer T\1\1"). */
@@ -128,6 +149,11 @@ static void check_no_secret(const struct trace *t, const char *user, const char 
 		b64(raw, n, enc, sizeof enc);
 		CHECK(!trace_has(t, enc, strlen(enc)));
 	}
+	/* OAUTHBEARER (and XOAUTH2 again): "auth=Bearer T" anywhere in a base64 message,
+	   whatever comes before it (gs2 header, host=, port=) */
+	n = (size_t)snprintf((char *)raw, sizeof raw, "auth=Bearer %s\001\001", secret);
+	if (n < sizeof raw)
+		CHECK(!trace_has_b64_of(t, (const char *)raw, n));
 }
 
 /* ---- servers ---- */
@@ -138,7 +164,8 @@ enum server {
 	PF_PLAIN,    /* Postfix without TLS, AUTH in clear */
 	AIO,         /* aiosmtpd STARTTLS */
 	NODE,        /* Nodemailer STARTTLS */
-	NODE_SECURE  /* Nodemailer implicit TLS */
+	NODE_SECURE, /* Nodemailer implicit TLS */
+	AIOSASL      /* aiosmtpd STARTTLS with OAUTHBEARER and EXTERNAL */
 };
 
 static smtp_session *server_session(enum server srv, smtp_tls plain_mode)
@@ -157,6 +184,8 @@ static smtp_session *server_session(enum server srv, smtp_tls plain_mode)
 	case NODE_SECURE:
 		return it_session("127.0.0.1", it_port("SMTP_IT_NODE_SECURE_PORT"),
 				  SMTP_TLS_IMPLICIT);
+	case AIOSASL:
+		return it_session("127.0.0.1", it_port("SMTP_IT_AIOSASL_PORT"), SMTP_TLS_STARTTLS);
 	}
 	exit(2);
 }
@@ -174,6 +203,8 @@ static const char *server_dir(enum server srv)
 		return it_env("SMTP_IT_NODE_DIR");
 	case NODE_SECURE:
 		return it_env("SMTP_IT_NODE_SECURE_DIR");
+	case AIOSASL:
+		return it_env("SMTP_IT_AIOSASL_DIR");
 	}
 	exit(2);
 }
@@ -208,9 +239,21 @@ struct auth_case {
 	smtp_tls plain_mode;    /* PF_PLAIN only */
 	const char *mechanisms; /* the 4th argument of smtp_session_set_auth */
 	const char *expect;     /* the mechanism the AUTH line must name */
-	int token;              /* XOAUTH2: the secret is SMTP_IT_TOKEN */
+	int token;              /* XOAUTH2, OAUTHBEARER: the secret is SMTP_IT_TOKEN */
 	int insecure;           /* smtp_session_set_auth_insecure */
+	int cert;               /* EXTERNAL: present certs/client.pem, user "", no secret */
 };
+
+/* The identity the server records for the client certificate (its CN). */
+#define CLIENT_CERT_CN "client.test"
+
+static void set_client_cert(smtp_session *s)
+{
+	char cert[512], key[512];
+	snprintf(cert, sizeof cert, "%s/client.pem", it_env("SMTP_IT_CERTS"));
+	snprintf(key, sizeof key, "%s/client.key", it_env("SMTP_IT_CERTS"));
+	CHECK_INT(smtp_session_set_client_cert(s, cert, key), 0);
+}
 
 static smtp_session *case_session(const struct auth_case *c, const char *secret,
 				  struct trace *t)
@@ -221,7 +264,15 @@ static smtp_session *case_session(const struct auth_case *c, const char *secret,
 		CHECK_INT(smtp_session_set_auth_token(s, 1), 0);
 	if (c->insecure)
 		CHECK_INT(smtp_session_set_auth_insecure(s, 1), 0);
-	CHECK_INT(smtp_session_set_auth(s, it_env("SMTP_IT_USER"), secret, c->mechanisms), 0);
+	if (c->cert) {
+		/* RFC 4422 A: EXTERNAL carries no credential, only an (empty) authzid */
+		set_client_cert(s);
+		CHECK_INT(smtp_session_set_auth(s, "", NULL, c->mechanisms), 0);
+	} else {
+		CHECK_INT(smtp_session_set_auth(s, it_env("SMTP_IT_USER"), secret,
+						c->mechanisms),
+			  0);
+	}
 	return s;
 }
 
@@ -246,7 +297,8 @@ static void check_auth_line(const struct auth_case *c, const struct trace *t)
 static void good_case(const struct auth_case *c)
 {
 	const char *user = it_env("SMTP_IT_USER");
-	const char *secret = it_env(c->token ? "SMTP_IT_TOKEN" : "SMTP_IT_PASSWORD");
+	const char *secret = c->cert ? NULL
+				     : it_env(c->token ? "SMTP_IT_TOKEN" : "SMTP_IT_PASSWORD");
 	struct trace t = {0};
 	smtp_session *s = case_session(c, secret, &t);
 
@@ -288,7 +340,8 @@ static void good_case(const struct auth_case *c)
 			CHECK(memmem(got, len, "with ESMTPA", 11) != NULL);
 		}
 		free(got);
-		if (c->srv == AIO || c->srv == NODE || c->srv == NODE_SECURE) {
+		if (c->srv == AIO || c->srv == AIOSASL || c->srv == NODE ||
+		    c->srv == NODE_SECURE) {
 			char q[200], want[200];
 			snprintf(q, sizeof q, "\"%s\"", rcpt);
 			char *json = find_record(server_dir(c->srv), q, &len);
@@ -296,14 +349,16 @@ static void good_case(const struct auth_case *c)
 			if (json) {
 				snprintf(want, sizeof want, "\"auth_method\": \"%s\"", c->expect);
 				CHECK(memmem(json, len, want, strlen(want)) != NULL);
-				snprintf(want, sizeof want, "\"auth_user\": \"%s\"", user);
+				snprintf(want, sizeof want, "\"auth_user\": \"%s\"",
+					 c->cert ? CLIENT_CERT_CN : user);
 				CHECK(memmem(json, len, want, strlen(want)) != NULL);
 				CHECK(memmem(json, len, "\"tls\": true", 11) != NULL);
 			}
 			free(json);
 		}
 	}
-	check_no_secret(&t, user, secret);
+	if (secret)
+		check_no_secret(&t, user, secret);
 	if (check_failed_here && t.buf)
 		fprintf(stderr, "--- trace of %s (%s):%s\n---\n", c->label, it_mode(), t.buf);
 	smtp_message_free(m);
@@ -330,6 +385,18 @@ static void bad_case(const struct auth_case *c)
 		CHECK_STR(smtp_step_enhanced(st), "5.7.8");
 	}
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_AUTH);
+	CHECK_INT(smtp_report_error(r), SMTP_EAUTH);
+	if (strcmp(c->expect, "OAUTHBEARER") == 0) {
+		/* RFC 7628 3.2.2: the server's error challenge (JSON) is the detail; the
+		   client answered it with %x01 before the server's 535 */
+		const char *d = smtp_report_error_detail(r);
+		CHECK(d != NULL && strstr(d, "invalid_token") != NULL);
+		if (!d || !strstr(d, "invalid_token"))
+			fprintf(stderr, "%s (%s): error detail \"%s\"\n", c->label, it_mode(),
+				d ? d : "(null)");
+		CHECK(trace_has(&t, "\n< 334 ", 7));
+		CHECK(!trace_has(&t, "\n> *", 4));
+	}
 	check_auth_line(c, &t);
 	check_no_secret(&t, user, wrong);
 	check_no_secret(&t, user, good);
@@ -354,39 +421,48 @@ static void bad_case(const struct auth_case *c)
 		bad_case(&c);                                                          \
 	}
 
-/* label, server, plain-port mode, mechanisms, expected AUTH line, token, insecure */
-GOOD(pf_plain_mech, PF_SUB, 0, "PLAIN", "PLAIN", 0, 0)
-GOOD(pf_login, PF_SUB, 0, "LOGIN", "LOGIN", 0, 0)
-GOOD(pf_cram_md5, PF_SUB, 0, "CRAM-MD5", "CRAM-MD5", 0, 0)
-GOOD(pf_scram_sha1, PF_SUB, 0, "SCRAM-SHA-1", "SCRAM-SHA-1", 0, 0)
-GOOD(pf_scram_sha256, PF_SUB, 0, "SCRAM-SHA-256", "SCRAM-SHA-256", 0, 0)
+/* label, server, plain-port mode, mechanisms, expected AUTH line, token, insecure,
+   client certificate */
+GOOD(pf_plain_mech, PF_SUB, 0, "PLAIN", "PLAIN", 0, 0, 0)
+GOOD(pf_login, PF_SUB, 0, "LOGIN", "LOGIN", 0, 0, 0)
+GOOD(pf_cram_md5, PF_SUB, 0, "CRAM-MD5", "CRAM-MD5", 0, 0, 0)
+GOOD(pf_scram_sha1, PF_SUB, 0, "SCRAM-SHA-1", "SCRAM-SHA-1", 0, 0, 0)
+GOOD(pf_scram_sha256, PF_SUB, 0, "SCRAM-SHA-256", "SCRAM-SHA-256", 0, 0, 0)
 /* the default choice: the strongest both sides have */
-GOOD(pf_default, PF_SUB, 0, NULL, "SCRAM-SHA-256", 0, 0)
+GOOD(pf_default, PF_SUB, 0, NULL, "SCRAM-SHA-256", 0, 0, 0)
 /* an ordered list: the first one offered wins */
-GOOD(pf_list, PF_SUB, 0, "XOAUTH2 SCRAM-SHA-1 PLAIN", "SCRAM-SHA-1", 0, 0)
-GOOD(pfs_default, PF_SMTPS, 0, NULL, "SCRAM-SHA-256", 0, 0)
-BAD(pf_wrong_default, PF_SUB, 0, NULL, "SCRAM-SHA-256", 0, 0)
+GOOD(pf_list, PF_SUB, 0, "XOAUTH2 SCRAM-SHA-1 PLAIN", "SCRAM-SHA-1", 0, 0, 0)
+GOOD(pfs_default, PF_SMTPS, 0, NULL, "SCRAM-SHA-256", 0, 0, 0)
+BAD(pf_wrong_default, PF_SUB, 0, NULL, "SCRAM-SHA-256", 0, 0, 0)
 
-GOOD(aio_plain, AIO, 0, "PLAIN", "PLAIN", 0, 0)
-GOOD(aio_login, AIO, 0, "LOGIN", "LOGIN", 0, 0)
-GOOD(aio_default, AIO, 0, NULL, "PLAIN", 0, 0)
-BAD(aio_wrong_plain, AIO, 0, "PLAIN", "PLAIN", 0, 0)
+GOOD(aio_plain, AIO, 0, "PLAIN", "PLAIN", 0, 0, 0)
+GOOD(aio_login, AIO, 0, "LOGIN", "LOGIN", 0, 0, 0)
+GOOD(aio_default, AIO, 0, NULL, "PLAIN", 0, 0, 0)
+BAD(aio_wrong_plain, AIO, 0, "PLAIN", "PLAIN", 0, 0, 0)
 
-GOOD(node_plain, NODE, 0, "PLAIN", "PLAIN", 0, 0)
-GOOD(node_login, NODE, 0, "LOGIN", "LOGIN", 0, 0)
-GOOD(node_cram_md5, NODE, 0, "CRAM-MD5", "CRAM-MD5", 0, 0)
-GOOD(node_xoauth2, NODE, 0, "XOAUTH2", "XOAUTH2", 1, 0)
-GOOD(node_token_default, NODE, 0, NULL, "XOAUTH2", 1, 0)
-BAD(node_wrong_plain, NODE, 0, "PLAIN", "PLAIN", 0, 0)
-BAD(node_wrong_cram_md5, NODE, 0, "CRAM-MD5", "CRAM-MD5", 0, 0)
-BAD(node_wrong_xoauth2, NODE, 0, "XOAUTH2", "XOAUTH2", 1, 0)
+GOOD(node_plain, NODE, 0, "PLAIN", "PLAIN", 0, 0, 0)
+GOOD(node_login, NODE, 0, "LOGIN", "LOGIN", 0, 0, 0)
+GOOD(node_cram_md5, NODE, 0, "CRAM-MD5", "CRAM-MD5", 0, 0, 0)
+GOOD(node_xoauth2, NODE, 0, "XOAUTH2", "XOAUTH2", 1, 0, 0)
+GOOD(node_token_default, NODE, 0, NULL, "XOAUTH2", 1, 0, 0)
+BAD(node_wrong_plain, NODE, 0, "PLAIN", "PLAIN", 0, 0, 0)
+BAD(node_wrong_cram_md5, NODE, 0, "CRAM-MD5", "CRAM-MD5", 0, 0, 0)
+BAD(node_wrong_xoauth2, NODE, 0, "XOAUTH2", "XOAUTH2", 1, 0, 0)
 
-GOOD(nodes_plain, NODE_SECURE, 0, "PLAIN", "PLAIN", 0, 0)
-GOOD(nodes_login, NODE_SECURE, 0, "LOGIN", "LOGIN", 0, 0)
+/* OAUTHBEARER (RFC 7628) and EXTERNAL (RFC 4422 A) with the client certificate */
+GOOD(aiosasl_oauthbearer, AIOSASL, 0, "OAUTHBEARER", "OAUTHBEARER", 1, 0, 0)
+GOOD(aiosasl_token_default, AIOSASL, 0, NULL, "OAUTHBEARER", 1, 0, 0)
+BAD(aiosasl_wrong_oauthbearer, AIOSASL, 0, "OAUTHBEARER", "OAUTHBEARER", 1, 0, 0)
+GOOD(aiosasl_external, AIOSASL, 0, "EXTERNAL", "EXTERNAL", 0, 0, 1)
+/* the default choice with a certificate and no secret */
+GOOD(aiosasl_external_default, AIOSASL, 0, NULL, "EXTERNAL", 0, 0, 1)
+
+GOOD(nodes_plain, NODE_SECURE, 0, "PLAIN", "PLAIN", 0, 0, 0)
+GOOD(nodes_login, NODE_SECURE, 0, "LOGIN", "LOGIN", 0, 0, 0)
 
 /* Postfix's plain port offers AUTH in clear; allowed only in words */
-GOOD(pfplain_insecure_plain, PF_PLAIN, SMTP_TLS_NONE, "PLAIN", "PLAIN", 0, 1)
-GOOD(pfplain_insecure_default, PF_PLAIN, SMTP_TLS_NONE, NULL, "SCRAM-SHA-256", 0, 1)
+GOOD(pfplain_insecure_plain, PF_PLAIN, SMTP_TLS_NONE, "PLAIN", "PLAIN", 0, 1, 0)
+GOOD(pfplain_insecure_default, PF_PLAIN, SMTP_TLS_NONE, NULL, "SCRAM-SHA-256", 0, 1, 0)
 
 /* Credentials never go out without TLS: SMTP_ENOTLS, no AUTH line, no secret. */
 static void notls_case(smtp_tls mode, const char *mechanisms)
@@ -427,6 +503,31 @@ static void pfplain_none_notls_plain(void)
 static void pfplain_opportunistic_notls(void)
 {
 	notls_case(SMTP_TLS_OPPORTUNISTIC, NULL);
+}
+
+/* EXTERNAL without a client certificate: the server has no identity to give, so
+   535 5.7.8 and SMTP_EAUTH. */
+static void aiosasl_external_nocert(void)
+{
+	struct trace t = {0};
+	smtp_session *s = server_session(AIOSASL, 0);
+	CHECK_INT(smtp_session_set_trace(s, trace_cb, &t), 0);
+	CHECK_INT(smtp_session_set_auth(s, "", NULL, "EXTERNAL"), 0);
+	CHECK_INT(it_connect(s), SMTP_EAUTH);
+	const smtp_report *r = smtp_session_report(s);
+	const smtp_step *st = last_auth_step(r);
+	CHECK(st != NULL);
+	if (st) {
+		CHECK_INT(smtp_step_code(st), 535);
+		CHECK_STR(smtp_step_enhanced(st), "5.7.8");
+	}
+	CHECK_INT(smtp_report_error(r), SMTP_EAUTH);
+	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_AUTH);
+	CHECK(trace_has(&t, "\n> AUTH EXTERNAL", 17));
+	if (check_failed_here && t.buf)
+		fprintf(stderr, "--- trace (%s):%s\n---\n", it_mode(), t.buf);
+	smtp_session_free(s);
+	free(t.buf);
 }
 
 /* A mechanism the server does not offer: SMTP_ENOMECH, nothing sent. */
@@ -476,6 +577,13 @@ int main(void)
 	RUN(node_wrong_xoauth2);
 	RUN(nodes_plain);
 	RUN(nodes_login);
+
+	RUN(aiosasl_oauthbearer);
+	RUN(aiosasl_token_default);
+	RUN(aiosasl_wrong_oauthbearer);
+	RUN(aiosasl_external);
+	RUN(aiosasl_external_default);
+	RUN(aiosasl_external_nocert);
 
 	RUN(pfplain_none_notls);
 	RUN(pfplain_none_notls_plain);

@@ -300,6 +300,32 @@ static void test_drop_after_data(void)
 	fake_stop(&f);
 }
 
+static void test_drop_mid_reply_rcpt(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "drop_mid_reply_rcpt"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	CHECK_RC(it_send(s, m), SMTP_ECLOSED);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_RCPT, SMTP_ECLOSED);
+	/* MAIL got its whole reply; RCPT only half of one, which is no reply at all */
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_MAIL, 0)), 250);
+	CHECK_INT(smtp_report_rcpt_count(r), 1);
+	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 0)), 0);
+	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
+	CHECK(smtp_report_queue_id(r) == NULL);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	/* the server offered PIPELINING: the group went out before any reply */
+	CHECK(has(log, len, "MAIL FROM:<from@example.org>\r\nRCPT TO:<one@example.org>\r\n"));
+	free(log);
+}
+
 static void test_shutdown_421(void)
 {
 	struct fake f;
@@ -363,6 +389,117 @@ static void test_stall_data(void)
 	CHECK_INT(it_quit(s), 0);
 	smtp_session_free(s);
 	smtp_message_free(m);
+	fake_stop(&f);
+}
+
+static void test_stall_tls(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "stall_tls"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_STARTTLS);
+	CHECK_INT(smtp_session_set_timeout(s, SMTP_STAGE_TLS, 500), 0);
+	long long t0 = now_ms();
+	CHECK_RC(it_connect(s), SMTP_ETIMEDOUT);
+	long long took = now_ms() - t0;
+	const smtp_report *r = smtp_session_report(s);
+	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_TLS, SMTP_ETIMEDOUT);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_STARTTLS, 0)), 220);
+	CHECK(smtp_report_tls_version(r) == NULL);
+	if (took < 400 || took > 2500)
+		fprintf(stderr, "stall_tls: the timeout took %lld ms\n", took);
+	CHECK(took >= 400);
+	CHECK(took <= 2500);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	/* the ClientHello went out after STARTTLS (a TLS handshake record: 0x16 0x03) */
+	const char *tail = log ? memmem(log, len, "STARTTLS\r\n", 10) : NULL;
+	CHECK(tail != NULL);
+	if (tail) {
+		size_t rest = len - (size_t)(tail + 10 - log);
+		CHECK(rest >= 2 && tail[10] == 0x16 && tail[11] == 0x03);
+	}
+	free(log);
+}
+
+static void test_stall_body_reply(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "stall_body_reply"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_INT(smtp_session_set_timeout(s, SMTP_STAGE_BODY, 500), 0);
+	smtp_message *m = it_message("from@example.org", one_rcpt, body);
+	long long t0 = now_ms();
+	CHECK_RC(it_send(s, m), SMTP_ETIMEDOUT);
+	long long took = now_ms() - t0;
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_BODY, SMTP_ETIMEDOUT);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_DATA, 0)), 354);
+	CHECK(smtp_report_queue_id(r) == NULL);
+	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
+	if (took < 400 || took > 2500)
+		fprintf(stderr, "stall_body_reply: the timeout took %lld ms\n", took);
+	CHECK(took >= 400);
+	CHECK(took <= 2500);
+	CHECK_INT(it_quit(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t len = 0;
+	char *log = fake_log(&f, &len);
+	/* the whole body went out, up to its lone dot */
+	CHECK(has(log, len, "Hello.\r\n.\r\n"));
+	free(log);
+}
+
+/* smtp_session_timeout_ms follows the stage: the CONNECT or GREETING deadline right
+   after the first call, the GREETING one (800 ms) once the connection is up; the
+   poll loop it drives ends in the greeting's timeout. Nonblocking in both modes. */
+static void test_timeout_ms_reported(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "stall_greeting"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_INT(smtp_session_set_nonblocking(s, 1), 0);
+	CHECK_INT(smtp_session_set_timeout(s, SMTP_STAGE_GREETING, 800), 0);
+	long long t0 = now_ms();
+	int rc = smtp_connect(s);
+	CHECK_RC(rc, SMTP_EAGAIN);
+	int left = smtp_session_timeout_ms(s);
+	if (left < 1 || left > 30000)
+		fprintf(stderr, "timeout_ms_reported: %d ms after the first call\n", left);
+	CHECK(left >= 1);
+	CHECK(left <= 30000);
+	int up_checks = 0;
+	int calls = 0;
+	while (rc == SMTP_EAGAIN && calls++ < 1000) {
+		if (smtp_report_peer(smtp_session_report(s)) != NULL) {
+			/* connected: the greeting's deadline */
+			left = smtp_session_timeout_ms(s);
+			if (left < 0 || left > 800)
+				fprintf(stderr, "timeout_ms_reported: %d ms while waiting for the "
+						"greeting\n", left);
+			CHECK(left >= 0);
+			CHECK(left <= 800);
+			up_checks++;
+		}
+		it_wait(s);
+		rc = smtp_connect(s);
+	}
+	long long took = now_ms() - t0;
+	CHECK_RC(rc, SMTP_ETIMEDOUT);
+	CHECK(up_checks > 0);
+	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, SMTP_STAGE_GREETING,
+		     SMTP_ETIMEDOUT);
+	CHECK_INT(smtp_session_timeout_ms(s), -1);
+	if (took < 700 || took > 2500)
+		fprintf(stderr, "timeout_ms_reported: the timeout took %lld ms\n", took);
+	CHECK(took >= 700);
+	CHECK(took <= 2500);
+	smtp_session_free(s);
 	fake_stop(&f);
 }
 
@@ -567,6 +704,45 @@ static void test_midgroup_4xx(void)
 	fake_stop(&f);
 }
 
+/* ---- odd but valid replies ---- */
+
+static void test_huge_multiline_then_ok(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "huge_multiline_then_ok"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_RC(it_connect(s), 0);
+	const smtp_report *r = smtp_session_report(s);
+	CHECK_STR(smtp_stage_name(smtp_report_failed_stage(r)), "none");
+	CHECK_INT(smtp_report_error(r), 0);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_EHLO, 0)), 250);
+	/* every one of the 119 keywords was kept */
+	CHECK_INT(smtp_session_has_extension(s, "XK1", NULL), 1);
+	CHECK_INT(smtp_session_has_extension(s, "XK60", NULL), 1);
+	CHECK_INT(smtp_session_has_extension(s, "XK119", NULL), 1);
+	CHECK_INT(smtp_session_has_extension(s, "XK120", NULL), 0);
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	fake_stop(&f);
+}
+
+static void test_nul_in_reply(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "nul_in_reply"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	CHECK_RC(it_connect(s), 0);
+	const smtp_step *st = it_step(smtp_session_report(s), SMTP_STAGE_GREETING, 0);
+	CHECK_INT(smtp_step_code(st), 220);
+	/* the NUL is dropped, not a terminator: the whole text is there */
+	CHECK_STR(smtp_step_text(st), "helloworld");
+	quit_promptly(s, __LINE__);
+	smtp_session_free(s);
+	fake_stop(&f);
+}
+
 /* ---- command injection through the setters (no server) ---- */
 
 static void test_injection(void)
@@ -672,9 +848,13 @@ int main(void)
 	RUN(test_reply_without_command);
 	RUN(test_drop_in_reply);
 	RUN(test_drop_after_data);
+	RUN(test_drop_mid_reply_rcpt);
 	RUN(test_shutdown_421);
 	RUN(test_stall_greeting);
 	RUN(test_stall_data);
+	RUN(test_stall_tls);
+	RUN(test_stall_body_reply);
+	RUN(test_timeout_ms_reported);
 	RUN(test_starttls_injection);
 	RUN(test_no_starttls);
 	RUN(test_greeting_554);
@@ -683,6 +863,8 @@ int main(void)
 	RUN(test_pipelining_bytewise);
 	RUN(test_pipelining_burst);
 	RUN(test_midgroup_4xx);
+	RUN(test_huge_multiline_then_ok);
+	RUN(test_nul_in_reply);
 
 	alarm(0);
 	remove_dir(fault_dir);

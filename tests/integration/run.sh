@@ -14,7 +14,7 @@ R=$(mktemp -d /tmp/smtpit.XXXXXX)
 chmod 755 "$R"
 
 stop_all() {
-    for s in node-secure node-starttls aio-unknownca aio-expired aio-wronghost aio-tls aio; do
+    for s in node-secure node-starttls aio-unknownca aio-expired aio-wronghost aio-sasl aio-tls aio; do
         [ -f "$R/$s/node-smtp.pid" ] && sh "$servers/node-smtp.sh" stop "$R/$s" || true
         [ -f "$R/$s/aiosmtpd.pid" ] && sh "$servers/aiosmtpd.sh" stop "$R/$s" || true
     done
@@ -42,6 +42,11 @@ export SMTP_IT_AIOTLS_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-tls" \
     --tls-cert "$c/good.pem" --tls-key "$c/good.key" \
     --auth-user "$SMTP_IT_USER" --auth-password "$SMTP_IT_PASSWORD" --auth-require-tls)
 export SMTP_IT_AIOTLS_DIR="$R/aio-tls/aiosmtpd"
+export SMTP_IT_AIOSASL_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-sasl" \
+    --tls-cert "$c/good.pem" --tls-key "$c/good.key" \
+    --auth-user "$SMTP_IT_USER" --auth-oauthbearer "$SMTP_IT_TOKEN" \
+    --auth-external --tls-client-ca "$c/ca.pem" --auth-require-tls)
+export SMTP_IT_AIOSASL_DIR="$R/aio-sasl/aiosmtpd"
 for bad in wronghost expired unknownca; do
     port=$(sh "$servers/aiosmtpd.sh" start "$R/aio-$bad" \
         --tls-cert "$c/$bad.pem" --tls-key "$c/$bad.key")

@@ -7,6 +7,9 @@
 #   --tls-cert F --tls-key F      offer STARTTLS
 #   --require-starttls            530 for everything but EHLO/NOOP/QUIT before STARTTLS
 #   --auth-user U --auth-password P   offer AUTH PLAIN LOGIN with these credentials
+#   --auth-oauthbearer TOKEN      offer OAUTHBEARER for --auth-user with this bearer token
+#   --auth-external               offer EXTERNAL with the TLS client certificate
+#   --tls-client-ca F             on STARTTLS, request a client certificate verified by F
 #   --auth-require-tls            offer AUTH only over TLS (default: in clear text too)
 #   --auth-required               530 for MAIL/RCPT/DATA before AUTH
 #   --smtputf8                    announce SMTPUTF8

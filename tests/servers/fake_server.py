@@ -350,11 +350,48 @@ def midgroup_4xx(c):
     serve(c, RCPT=rcpt)
 
 
+def stall_tls(c):
+    def starttls(c, line):
+        c.reply(b"220 Ready\r\n")
+        c.drain()  # reads (and logs) the ClientHello, never answers it
+        return STOP
+    serve(c, caps=("PIPELINING", "STARTTLS", "ENHANCEDSTATUSCODES"), STARTTLS=starttls)
+
+
+def stall_body_reply(c):
+    def data(c, line):
+        c.reply(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+        if c.read_body():
+            c.drain()  # the body is in; its final reply never comes
+        return STOP
+    serve(c, caps=("ENHANCEDSTATUSCODES", "8BITMIME"), DATA=data)
+
+
+def drop_mid_reply_rcpt(c):
+    def rcpt(c, line):
+        c.send(b"250 2.1")
+        return STOP  # finish(): FIN in the middle of the RCPT reply
+    serve(c, RCPT=rcpt)
+
+
+def huge_multiline_then_ok(c):
+    # 120 lines in all (the client's bound is 128): the greeting line and 119
+    # short keywords, the last one "XK119"
+    def ehlo(c, line):
+        c.reply(ehlo_reply(["XK%d" % i for i in range(1, 120)]))
+    serve(c, EHLO=ehlo)
+
+
+def nul_in_reply(c):
+    serve(c, greeting=b"220 hello\0world\r\n")
+
+
 SCENARIOS = {f.__name__: f for f in (
     garbage_greeting, endless_line, too_many_lines, bad_code, mixed_codes,
     drop_in_reply, drop_after_data, stall_greeting, stall_data, starttls_injection,
     no_starttls, greeting_554, shutdown_421, reply_without_command, helo_fallback,
-    lockstep, pipelining_bytewise, pipelining_burst, midgroup_4xx)}
+    lockstep, pipelining_bytewise, pipelining_burst, midgroup_4xx, stall_tls,
+    stall_body_reply, drop_mid_reply_rcpt, huge_multiline_then_ok, nul_in_reply)}
 
 
 def main():
