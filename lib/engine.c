@@ -425,7 +425,7 @@ int smtpi_engine_output(struct smtpi_engine *e, const char **p, size_t *len)
 		if (rc)
 			return rc;
 	}
-	*p = e->out.data + e->out.off;
+	*p = e->out.data ? e->out.data + e->out.off : "";
 	*len = smtpi_buf_pending(&e->out);
 	return 0;
 }

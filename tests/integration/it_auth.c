@@ -523,7 +523,7 @@ static void aiosasl_external_nocert(void)
 	}
 	CHECK_INT(smtp_report_error(r), SMTP_EAUTH);
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_AUTH);
-	CHECK(trace_has(&t, "\n> AUTH EXTERNAL", 17));
+	CHECK(trace_has(&t, "\n> AUTH EXTERNAL", 16));
 	if (check_failed_here && t.buf)
 		fprintf(stderr, "--- trace (%s):%s\n---\n", it_mode(), t.buf);
 	smtp_session_free(s);
