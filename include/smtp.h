@@ -349,7 +349,9 @@ SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
 SMTP_API smtp_outcome smtp_report_outcome(const smtp_report *r);
 /* The stage that failed, or SMTP_STAGE_NONE. */
 SMTP_API smtp_stage smtp_report_failed_stage(const smtp_report *r);
-/* The local error (0 when the server's replies alone decided the outcome). */
+/* Why the outcome is not SMTP_SENT: SMTP_EREJECTED when the server refused (its
+   reply is in the steps), another smtp_err for a local failure; 0 when sent or
+   pending. */
 SMTP_API int smtp_report_error(const smtp_report *r);
 /* The OS, OpenSSL or libidn2 reason for the local error, or NULL. */
 SMTP_API const char *smtp_report_error_detail(const smtp_report *r);

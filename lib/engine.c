@@ -392,13 +392,13 @@ int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len)
 			   in plain text; such bytes are an injection attempt. */
 			smtpi_engine_fail(e, SMTP_EPROTOCOL,
 					  "the server sent data after its STARTTLS reply");
-			return e->error;
+			return 0;
 		}
 		size_t used = 0;
 		int rc = smtpi_reply_parse(&e->rp, buf, len, &used);
 		if (rc < 0) {
 			smtpi_engine_fail(e, SMTP_EPROTOCOL, "malformed or oversized reply");
-			return e->error;
+			return 0;
 		}
 		buf += used;
 		len -= used;

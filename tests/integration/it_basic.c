@@ -216,6 +216,52 @@ static void test_injection_refused(void)
 	smtp_message_free(m);
 }
 
+static smtp_message *sink_message(void)
+{
+	const char *rcpts[] = {"one@example.test", NULL};
+	return it_message("from@example.test", rcpts, "Subject: sink\r\n\r\nbody\r\n");
+}
+
+/* smtp-sink told to refuse (-f RCPT, -r MAIL) or to hang up (-q DATA): each reported at
+   its stage with the sink's code, enhanced code and text. */
+static void test_sink_refusals_and_drop(void)
+{
+	smtp_session *s = it_session("127.0.0.1", it_port("SMTP_IT_SINK_REJECT_PORT"), SMTP_TLS_NONE);
+	smtp_message *m = sink_message();
+	CHECK_INT(it_send(s, m), SMTP_EREJECTED);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_INT(smtp_report_outcome(r), SMTP_BOUNCED);
+	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_RCPT);
+	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 0)), 550);
+	CHECK_STR(smtp_rcpt_enhanced(smtp_report_rcpt(r, 0)), "5.1.1");
+	CHECK_STR(smtp_rcpt_text(smtp_report_rcpt(r, 0)), "No such user");
+	CHECK_INT(it_quit(s), 0);
+	smtp_message_free(m);
+	smtp_session_free(s);
+
+	s = it_session("127.0.0.1", it_port("SMTP_IT_SINK_DEFER_PORT"), SMTP_TLS_NONE);
+	m = sink_message();
+	CHECK_INT(it_send(s, m), SMTP_EREJECTED);
+	r = smtp_message_report(m);
+	CHECK_INT(smtp_report_outcome(r), SMTP_DEFERRED);
+	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_MAIL);
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_MAIL, 0)), 451);
+	CHECK_STR(smtp_step_enhanced(it_step(r, SMTP_STAGE_MAIL, 0)), "4.7.1");
+	CHECK_INT(it_quit(s), 0);
+	smtp_message_free(m);
+	smtp_session_free(s);
+
+	s = it_session("127.0.0.1", it_port("SMTP_IT_SINK_DROP_PORT"), SMTP_TLS_NONE);
+	m = sink_message();
+	CHECK_INT(it_send(s, m), SMTP_ECLOSED);
+	r = smtp_message_report(m);
+	CHECK_INT(smtp_report_outcome(r), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_error(r), SMTP_ECLOSED);
+	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_DATA);
+	smtp_message_free(m);
+	smtp_session_free(s);
+}
+
 int main(void)
 {
 	char name[64];
@@ -224,5 +270,6 @@ int main(void)
 	RUN(test_partial_refusal);
 	RUN(test_refusals_keep_session);
 	RUN(test_thousand_messages);
+	RUN(test_sink_refusals_and_drop);
 	return CHECK_DONE(name);
 }

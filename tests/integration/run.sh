@@ -15,12 +15,12 @@ chmod 755 "$R"
 
 stop_all() {
     for s in node-secure node-starttls aio-unknownca aio-expired aio-wronghost aio-sasl aio-tls aio; do
-        [ -f "$R/$s/node-smtp.pid" ] && sh "$servers/node-smtp.sh" stop "$R/$s" || true
+        [ -f "$R/$s/node.pid" ] && sh "$servers/node-smtp.sh" stop "$R/$s" || true
         [ -f "$R/$s/aiosmtpd.pid" ] && sh "$servers/aiosmtpd.sh" stop "$R/$s" || true
     done
     [ -f "$R/pf/postfix.pid" ] && bash "$servers/postfix.sh" stop "$R/pf" || true
     [ -f "$R/pf/dovecot.pid" ] && bash "$servers/dovecot.sh" stop "$R/pf" || true
-    for s in pfsink sink; do
+    for s in pfsink sink sink-reject sink-defer sink-drop; do
         [ -f "$R/$s/smtp-sink.pid" ] && sh "$servers/smtp-sink.sh" stop "$R/$s" || true
     done
     rm -rf "$R"
@@ -36,6 +36,11 @@ c=$SMTP_IT_CERTS
 
 export SMTP_IT_SINK_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink")
 export SMTP_IT_SINK_DIR="$R/sink/sink"
+export SMTP_IT_SINK_REJECT_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-reject" \
+    -f RCPT -B "550 5.1.1 No such user")
+export SMTP_IT_SINK_DEFER_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-defer" \
+    -r MAIL -b "451 4.7.1 Greylisted, try later")
+export SMTP_IT_SINK_DROP_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-drop" -q DATA)
 export SMTP_IT_AIO_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio" --smtputf8)
 export SMTP_IT_AIO_DIR="$R/aio/aiosmtpd"
 export SMTP_IT_AIOTLS_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-tls" \

@@ -686,7 +686,7 @@ static void test_starttls_injection(void)
 	/* RFC 3207 5, CVE-2011-0411: plain-text bytes after the 220 */
 	struct harness h;
 	starttls_until_220(&h);
-	CHECK_INT(feed(&h, "220 go\r\n250 injected\r\n"), SMTP_EPROTOCOL);
+	CHECK_INT(feed(&h, "220 go\r\n250 injected\r\n"), 0); /* recv reports only SMTP_ENOMEM; the failure is in the status */
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK(!(smtpi_engine_status(&h.e) & SMTPI_E_TLS));
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
@@ -696,7 +696,7 @@ static void test_starttls_injection(void)
 	/* the same in two reads, before the handshake started */
 	starttls_until_220(&h);
 	FEED(&h, "220 go\r\n");
-	CHECK_INT(feed(&h, "250 injected\r\n"), SMTP_EPROTOCOL);
+	CHECK_INT(feed(&h, "250 injected\r\n"), 0);
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
 	h_end(&h);
