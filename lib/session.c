@@ -187,6 +187,8 @@ int smtp_session_set_auth(smtp_session *s, const char *user, const char *secret,
 	int rc = set_string(&s->user, user, 0, 1);
 	if (!rc)
 		rc = set_string(&s->secret, secret, 1, 1);
+	/* a salted password belongs to the old credentials */
+	OPENSSL_cleanse(&s->scram_cache, sizeof s->scram_cache);
 	if (!rc)
 		rc = set_string(&s->mechanisms, mechanisms, 1, 0);
 	update_config(s);
