@@ -303,6 +303,11 @@ SMTP_API int smtp_session_set_tls_cache(smtp_session *s, smtp_tls_cache *cache);
 
 /* ---- nonblocking driving ---- */
 
+/* ---- nonblocking extras (lib/session_events.c) ---- */
+
+/* ---- end of nonblocking extras ---- */
+
+
 /* The socket to wait on, or -1 when there is none. */
 SMTP_API int smtp_session_fd(const smtp_session *s);
 /* SMTP_WANT_READ and/or SMTP_WANT_WRITE: what to wait for before the next call. */

@@ -133,55 +133,54 @@ int smtpi_conn_unix(struct smtpi_conn *c, const char *path)
 	return SMTP_ECONNECT;
 }
 
+/* Maps a TLS read/write result: keeps the direction TLS waits for, or its reason. */
+static long tls_result(struct smtpi_conn *c, long n)
+{
+	if (n == SMTP_EAGAIN)
+		c->want = smtpi_tls_want(c->tls);
+	else if (n < 0)
+		snprintf(c->detail, sizeof c->detail, "%s", smtpi_tls_detail(c->tls));
+	return n;
+}
+
+/* Maps a recv/send result; returns 1 to retry after EINTR. */
+static int sock_retry(struct smtpi_conn *c, ssize_t n, int want, long *out)
+{
+	if (n >= 0) {
+		*out = (long)n;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		c->want = want;
+		*out = SMTP_EAGAIN;
+		return 0;
+	}
+	snprintf(c->detail, sizeof c->detail, "%s", strerror(errno));
+	*out = SMTP_ECLOSED;
+	return 0;
+}
+
 long smtpi_conn_read(struct smtpi_conn *c, void *buf, size_t len)
 {
-	if (c->tls) {
-		long n = smtpi_tls_read(c->tls, buf, len);
-		if (n == SMTP_EAGAIN)
-			c->want = smtpi_tls_want(c->tls);
-		else if (n < 0)
-			snprintf(c->detail, sizeof c->detail, "%s", smtpi_tls_detail(c->tls));
-		return n;
-	}
-	for (;;) {
-		ssize_t n = recv(c->fd, buf, len, 0);
-		if (n >= 0)
-			return (long)n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->want = SMTP_WANT_READ;
-			return SMTP_EAGAIN;
-		}
-		snprintf(c->detail, sizeof c->detail, "%s", strerror(errno));
-		return SMTP_ECLOSED;
-	}
+	if (c->tls)
+		return tls_result(c, smtpi_tls_read(c->tls, buf, len));
+	long out;
+	while (sock_retry(c, recv(c->fd, buf, len, 0), SMTP_WANT_READ, &out))
+		;
+	return out;
 }
 
 long smtpi_conn_write(struct smtpi_conn *c, const void *buf, size_t len)
 {
-	if (c->tls) {
-		long n = smtpi_tls_write(c->tls, buf, len);
-		if (n == SMTP_EAGAIN)
-			c->want = smtpi_tls_want(c->tls);
-		else if (n < 0)
-			snprintf(c->detail, sizeof c->detail, "%s", smtpi_tls_detail(c->tls));
-		return n;
-	}
-	for (;;) {
-		/* MSG_NOSIGNAL: a closed peer is an error code, never SIGPIPE. */
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
-		if (n >= 0)
-			return (long)n;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			c->want = SMTP_WANT_WRITE;
-			return SMTP_EAGAIN;
-		}
-		snprintf(c->detail, sizeof c->detail, "%s", strerror(errno));
-		return SMTP_ECLOSED;
-	}
+	if (c->tls)
+		return tls_result(c, smtpi_tls_write(c->tls, buf, len));
+	long out;
+	/* MSG_NOSIGNAL: a closed peer is an error code, never SIGPIPE. */
+	while (sock_retry(c, send(c->fd, buf, len, MSG_NOSIGNAL), SMTP_WANT_WRITE, &out))
+		;
+	return out;
 }
 
 size_t smtpi_conn_pending(const struct smtpi_conn *c)
