@@ -74,7 +74,8 @@ typedef enum smtp_stage {
 	SMTP_STAGE_DATA,
 	SMTP_STAGE_BODY,
 	SMTP_STAGE_RSET,
-	SMTP_STAGE_QUIT
+	SMTP_STAGE_QUIT,
+	SMTP_STAGE_COMMAND    /* NOOP, VRFY or a raw command (smtp_command) */
 } smtp_stage;
 
 /* What became of a message (or of a connection attempt). */
@@ -301,9 +302,70 @@ SMTP_API int smtp_session_set_tls_cache(smtp_session *s, smtp_tls_cache *cache);
 
 /* ---- end of TLS options ---- */
 
+/* ---- extensions and generic commands ---- */
+
+/* BDAT (RFC 3030 CHUNKING) is used when the server offers it, in chunks of
+   chunk_size octets (0: 1 MiB). on = 0 keeps DATA. Returns 0, SMTP_ESTATE once
+   connected. No I/O. */
+SMTP_API int smtp_session_set_chunking(smtp_session *s, int on, size_t chunk_size);
+
+/* Non-ASCII domains go out as A-labels (IDNA2008 via libidn2) when the server lacks
+   SMTPUTF8; the UTS #46 mapping (lower-casing, width folding) is applied first unless
+   switched off here. Returns 0. No I/O. */
+SMTP_API int smtp_session_set_idna_mapping(smtp_session *s, int on);
+
+/* Sends one command line (no CRLF) on the connected, idle session and waits for its
+   reply, which becomes the last step of smtp_session_report (stage COMMAND). The line
+   is checked like every caller string. Returns 0 for a 2xx/3xx reply, SMTP_EREJECTED
+   for 4xx/5xx, SMTP_EINVAL (control characters, empty), SMTP_ESTATE (not connected or
+   busy), a connection error, or SMTP_EAGAIN in nonblocking mode (call again until
+   done). smtp_noop, smtp_rset and smtp_vrfy are the same for NOOP, RSET, VRFY arg. */
+SMTP_API int smtp_command(smtp_session *s, const char *line);
+SMTP_API int smtp_noop(smtp_session *s);
+SMTP_API int smtp_rset(smtp_session *s);
+SMTP_API int smtp_vrfy(smtp_session *s, const char *arg);
+/* The last step of the session report (the reply to smtp_command), or NULL. */
+SMTP_API const smtp_step *smtp_session_last_step(const smtp_session *s);
+
+/* Whether the server advertised ENHANCEDSTATUSCODES (RFC 2034) on the connection of
+   this report: enhanced codes are reported either way when they have the form, and
+   this says whether the server promised them. */
+SMTP_API int smtp_report_enhanced_advertised(const smtp_report *r);
+
 /* ---- nonblocking driving ---- */
 
 /* ---- nonblocking extras (lib/session_events.c) ---- */
+
+/* Called once per submitted message when its report becomes final (sent, refused,
+   or failed locally, also when smtp_session_free ends a message still queued), on
+   the caller's thread from within the session call that finished it. The callback
+   may read the message and its report and the session's accessors
+   (smtp_session_get_state, smtp_session_queued, ...). It must not free the session
+   or the message, nor call smtp_submit, smtp_send, smtp_connect, smtp_quit or
+   smtp_session_process on this session: do that once the call that ran it returns. */
+typedef void (*smtp_message_fn)(void *ud, smtp_session *s, smtp_message *m);
+
+/* Installs the message callback (NULL removes it); ud is passed through. Returns 0,
+   or SMTP_EINVAL for a NULL session. No I/O. */
+SMTP_API int smtp_session_set_message_callback(smtp_session *s, smtp_message_fn fn,
+					       void *ud);
+
+/* Where a session stands, for callers that multiplex many sessions. */
+typedef enum smtp_session_state {
+	SMTP_STATE_IDLE = 0,   /* no connection and nothing to do */
+	SMTP_STATE_CONNECTING, /* resolve, connect, TLS, greeting, EHLO or AUTH under way,
+				  or messages queued on an unconnected session */
+	SMTP_STATE_READY,      /* connected, nothing queued or awaited */
+	SMTP_STATE_BUSY,       /* transactions or commands in flight */
+	SMTP_STATE_CLOSING     /* QUIT sent or due; the connection is ending */
+} smtp_session_state;
+
+/* The session's state (SMTP_STATE_IDLE for NULL). No I/O. */
+SMTP_API smtp_session_state smtp_session_get_state(const smtp_session *s);
+
+/* Number of messages submitted to the session whose report is not final yet
+   (0 for NULL). No I/O. */
+SMTP_API size_t smtp_session_queued(const smtp_session *s);
 
 /* ---- end of nonblocking extras ---- */
 
@@ -345,6 +407,47 @@ SMTP_API int smtp_message_set_reader(smtp_message *m, smtp_read_fn fn, void *ud)
 /* Allows body lines over 998 octets (RFC 5321 4.5.3.1.6), which are otherwise
    SMTP_EINVAL before the body is sent. Returns 0. */
 SMTP_API int smtp_message_allow_long_lines(smtp_message *m, int on);
+/* How the content is declared (RFC 6152, RFC 3030). AUTO scans in-memory content
+   once: 8-bit octets are declared BODY=8BITMIME when the server offers it and are
+   SMTP_EINVAL when it does not (no silent corruption); streamed content is declared
+   8BITMIME whenever the server offers it. BINARYMIME sends the bytes untouched with
+   BDAT and needs CHUNKING and BINARYMIME from the server (else SMTP_EINVAL). */
+typedef enum smtp_body_type {
+	SMTP_BODY_AUTO = 0,
+	SMTP_BODY_7BIT,
+	SMTP_BODY_8BITMIME,
+	SMTP_BODY_BINARYMIME
+} smtp_body_type;
+SMTP_API int smtp_message_set_body_type(smtp_message *m, smtp_body_type type);
+
+/* The size of streamed content, for SIZE= (RFC 1870); in-memory content needs none.
+   A message larger than the server's SIZE limit fails before MAIL with SMTP_ESIZE.
+   Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_message_set_size_hint(smtp_message *m, uint64_t size);
+
+/* Delivery status notifications (RFC 3461). ret: what a bounce returns; envid: the
+   envelope id (copied; NULL for none; sent xtext-encoded). required: fail with
+   SMTP_EINVAL before MAIL when the server lacks DSN; otherwise the parameters are
+   left out and the report notes it. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+typedef enum smtp_dsn_ret { SMTP_DSN_RET_DEFAULT = 0, SMTP_DSN_RET_FULL, SMTP_DSN_RET_HDRS } smtp_dsn_ret;
+SMTP_API int smtp_message_set_dsn(smtp_message *m, smtp_dsn_ret ret, const char *envid,
+				  int required);
+
+/* NOTIFY flags for smtp_message_add_rcpt_dsn: NEVER alone, or any of the others. */
+#define SMTP_NOTIFY_NEVER 1u
+#define SMTP_NOTIFY_SUCCESS 2u
+#define SMTP_NOTIFY_FAILURE 4u
+#define SMTP_NOTIFY_DELAY 8u
+/* Adds a recipient with DSN NOTIFY flags (0: the server's default) and an ORCPT
+   address (NULL: none; sent as rfc822;xtext). Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_message_add_rcpt_dsn(smtp_message *m, const char *mailbox, unsigned notify,
+				       const char *orcpt);
+
+/* REQUIRETLS (RFC 8689): the message may only travel over TLS. Sent only over TLS to
+   a server that offers it; otherwise the message fails with SMTP_ENOTLS before MAIL.
+   Returns 0. */
+SMTP_API int smtp_message_set_requiretls(smtp_message *m, int on);
+
 /* The message's report: its transaction steps and recipients, preceded by the
    connection steps of the session that carried it. Owned by the message. */
 SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
@@ -354,9 +457,10 @@ SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
 SMTP_API smtp_outcome smtp_report_outcome(const smtp_report *r);
 /* The stage that failed, or SMTP_STAGE_NONE. */
 SMTP_API smtp_stage smtp_report_failed_stage(const smtp_report *r);
-/* Why the outcome is not SMTP_SENT: SMTP_EREJECTED when the server refused (its
-   reply is in the steps), another smtp_err for a local failure; 0 when sent or
-   pending. */
+/* Why the message was not sent: SMTP_EREJECTED when the server refused it (its
+   reply is in the steps), another smtp_err for a local failure; 0 when sent, sent
+   partially (the recipients' results say who refused, as DESIGN.md's JSON shows)
+   or pending. */
 SMTP_API int smtp_report_error(const smtp_report *r);
 /* The OS, OpenSSL or libidn2 reason for the local error, or NULL. */
 SMTP_API const char *smtp_report_error_detail(const smtp_report *r);

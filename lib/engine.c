@@ -93,6 +93,9 @@ int smtpi_engine_connecting(struct smtpi_engine *e, const char *peer)
 	e->phase = SMTPI_PH_DOWN;
 	e->error = 0;
 	e->tls_active = 0;
+	e->mails = 0;
+	e->reconnect = 0;
+	e->bdat_unsettled = 0;
 	e->pend_head = e->pend_count = 0;
 	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
 	smtpi_reply_init(&e->rp);
@@ -196,6 +199,14 @@ void smtpi_engine_quit(struct smtpi_engine *e)
 	e->quit_wanted = 1;
 }
 
+/* QUIT goes out when asked for and the queue is empty, or when MAILMAX says this
+   connection is used up (RFC 9422 4.1; the session then reconnects). */
+static int quit_due(const struct smtpi_engine *e)
+{
+	return e->phase == SMTPI_PH_READY && e->pend_count == 0 && !e->body &&
+	       ((e->quit_wanted && !e->q_head) || e->reconnect);
+}
+
 static void send_quit(struct smtpi_engine *e)
 {
 	e->phase = SMTPI_PH_QUIT;
@@ -240,6 +251,15 @@ void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail)
 	e->phase = SMTPI_PH_CLOSED;
 	e->pend_count = 0;
 	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
+}
+
+int smtpi_engine_user_command(struct smtpi_engine *e, const char *line)
+{
+	if (e->phase != SMTPI_PH_READY || e->q_head || e->pend_count)
+		return SMTP_ESTATE;
+	e->cmd_done = 0;
+	e->cmd_code = 0;
+	return smtpi_engine_command(e, SMTPI_P_CMD, NULL, 0, NULL, line, strlen(line));
 }
 
 int smtpi_engine_ready(struct smtpi_engine *e)
@@ -287,6 +307,9 @@ static int on_ehlo(struct smtpi_engine *e, const struct smtpi_reply *r, int helo
 	if (r->code / 100 == 2) {
 		if (!helo && smtpi_capa_parse(&e->capa, r->text, r->text_len))
 			return SMTP_ENOMEM;
+		if (e->log)
+			e->log->enhanced_advertised =
+				(e->capa.flags & SMTPI_CAPA_ENHANCEDSTATUSCODES) != 0;
 		return after_hello(e, !helo);
 	}
 	/* RFC 5321 4.1.4: a server that does not know EHLO answers 500/502; fall back
@@ -377,6 +400,11 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 		return smtpi_auth_reply(e, r);
 	case SMTPI_P_QUIT:
 		return on_quit(e, r);
+	case SMTPI_P_CMD:
+		smtpi_report_add(e->session_report, SMTP_STAGE_COMMAND, NULL, r, 0);
+		e->cmd_done = 1;
+		e->cmd_code = r->code;
+		return 0;
 	default:
 		return smtpi_tx_reply(e, &p, r);
 	}
@@ -411,14 +439,14 @@ int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len)
 				return rc;
 		}
 	}
-	if (e->phase == SMTPI_PH_READY && e->quit_wanted && !e->q_head && e->pend_count == 0)
+	if (quit_due(e))
 		send_quit(e);
 	return 0;
 }
 
 int smtpi_engine_output(struct smtpi_engine *e, const char **p, size_t *len)
 {
-	if (e->phase == SMTPI_PH_READY && e->quit_wanted && !e->q_head && e->pend_count == 0)
+	if (quit_due(e))
 		send_quit(e);
 	if (e->body) {
 		int rc = smtpi_tx_fill_body(e);
@@ -448,7 +476,7 @@ int smtpi_engine_status(const struct smtpi_engine *e)
 		st |= SMTPI_E_TLS;
 	if (e->phase == SMTPI_PH_CLOSED)
 		st |= SMTPI_E_CLOSED;
-	if (e->phase == SMTPI_PH_READY && e->quit_wanted && !e->q_head && e->pend_count == 0)
+	if (quit_due(e))
 		st |= SMTPI_E_WRITE;
 	return st;
 }
@@ -461,7 +489,8 @@ smtp_stage smtpi_pending_stage(enum smtpi_pending_kind kind)
 		[SMTPI_P_AUTH] = SMTP_STAGE_AUTH,         [SMTPI_P_MAIL] = SMTP_STAGE_MAIL,
 		[SMTPI_P_RCPT] = SMTP_STAGE_RCPT,         [SMTPI_P_DATA] = SMTP_STAGE_DATA,
 		[SMTPI_P_FINAL] = SMTP_STAGE_BODY,        [SMTPI_P_RSET] = SMTP_STAGE_RSET,
-		[SMTPI_P_QUIT] = SMTP_STAGE_QUIT,
+		[SMTPI_P_QUIT] = SMTP_STAGE_QUIT,         [SMTPI_P_BDAT] = SMTP_STAGE_BODY,
+		[SMTPI_P_SYNC] = SMTP_STAGE_RSET,         [SMTPI_P_CMD] = SMTP_STAGE_COMMAND,
 	};
 	return stage_of[kind];
 }

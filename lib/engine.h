@@ -30,6 +30,9 @@ struct smtpi_engine_config {
 	const char *host;          /* for OAUTHBEARER */
 	int port;
 	struct smtpi_scram_cache *scram_cache;
+	int chunking_off;          /* keep DATA even when CHUNKING is offered */
+	size_t chunk_size;         /* BDAT chunk size */
+	int idna_no_map;           /* no UTS #46 mapping before IDNA conversion */
 	smtp_trace_fn trace;
 	void *trace_ud;
 	void (*message_done)(void *ud, smtp_message *m);
@@ -39,7 +42,10 @@ struct smtpi_engine_config {
 /* Pending replies: one per command written, matched in order (RFC 2920 3.2). */
 enum smtpi_pending_kind {
 	SMTPI_P_GREETING, SMTPI_P_EHLO, SMTPI_P_HELO, SMTPI_P_STARTTLS, SMTPI_P_AUTH,
-	SMTPI_P_MAIL, SMTPI_P_RCPT, SMTPI_P_DATA, SMTPI_P_FINAL, SMTPI_P_RSET, SMTPI_P_QUIT
+	SMTPI_P_MAIL, SMTPI_P_RCPT, SMTPI_P_DATA, SMTPI_P_FINAL, SMTPI_P_RSET, SMTPI_P_QUIT,
+	SMTPI_P_BDAT,              /* a BDAT chunk that is not the last */
+	SMTPI_P_SYNC,              /* an RSET that only resynchronises (after pipelined BDAT) */
+	SMTPI_P_CMD                /* smtp_command */
 };
 
 struct smtpi_pending {
@@ -72,6 +78,12 @@ struct smtpi_engine {
 	int error;                 /* the error that ended the connection, or 0 */
 	unsigned long replies;     /* replies dispatched so far */
 	smtp_stage last_stage;     /* the stage of the last reply */
+	unsigned mails;            /* transactions begun on this connection (LIMITS MAILMAX) */
+	int reconnect;             /* MAILMAX reached: QUIT, then a new connection */
+	size_t bdat_unsettled;     /* BDAT transactions whose last reply is pending */
+	int cmd_pending;           /* smtp_command is waiting for its reply */
+	int cmd_done;              /* smtp_command's reply arrived */
+	int cmd_code;
 	struct smtpi_reply_parser rp;
 	struct smtpi_capa capa;
 	struct smtpi_buf out;
@@ -163,6 +175,9 @@ int smtpi_tx_fill_body(struct smtpi_engine *e);
 void smtpi_tx_fail_all(struct smtpi_engine *e, smtp_outcome outcome, smtp_stage stage,
 		       int err, const char *detail, const struct smtpi_reply *reply);
 smtp_stage smtpi_tx_stage(const smtp_message *m);
+
+/* Sends a caller's command (smtp_command). Returns 0, SMTP_ESTATE, SMTP_ENOMEM. */
+int smtpi_engine_user_command(struct smtpi_engine *e, const char *line);
 
 /* auth.c */
 int smtpi_auth_begin(struct smtpi_engine *e);

@@ -16,10 +16,15 @@ void smtp_message_free(smtp_message *m)
 	if (!m)
 		return;
 	free(m->from);
-	for (size_t i = 0; i < m->nrcpts; i++)
+	for (size_t i = 0; i < m->nrcpts; i++) {
 		free(m->rcpts[i]);
+		free(m->orcpt[i]);
+	}
 	free(m->rcpts);
 	free(m->rcpt_flags);
+	free(m->notify);
+	free(m->orcpt);
+	free(m->envid);
 	smtpi_report_reset(&m->report);
 	free(m);
 }
@@ -57,32 +62,126 @@ int smtp_message_set_from(smtp_message *m, const char *mailbox)
 	return 0;
 }
 
-int smtp_message_add_rcpt(smtp_message *m, const char *mailbox)
+/* Grows the per-recipient arrays to hold n more. */
+static int grow_rcpts(smtp_message *m)
+{
+	if (m->nrcpts < m->rcpt_cap)
+		return 0;
+	size_t cap = m->rcpt_cap ? m->rcpt_cap * 2 : 4;
+	char **r = realloc(m->rcpts, cap * sizeof *r);
+	if (r)
+		m->rcpts = r;
+	unsigned *f = r ? realloc(m->rcpt_flags, cap * sizeof *f) : NULL;
+	if (f)
+		m->rcpt_flags = f;
+	unsigned *n = f ? realloc(m->notify, cap * sizeof *n) : NULL;
+	if (n)
+		m->notify = n;
+	char **o = n ? realloc(m->orcpt, cap * sizeof *o) : NULL;
+	if (o)
+		m->orcpt = o;
+	if (!o)
+		return SMTP_ENOMEM;
+	m->rcpt_cap = cap;
+	return 0;
+}
+
+/* RFC 3461 4.1: NEVER stands alone. */
+static int notify_ok(unsigned notify)
+{
+	unsigned all = SMTP_NOTIFY_NEVER | SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE |
+		       SMTP_NOTIFY_DELAY;
+	return (notify & ~all) == 0 && !((notify & SMTP_NOTIFY_NEVER) && notify != SMTP_NOTIFY_NEVER);
+}
+
+int smtp_message_add_rcpt_dsn(smtp_message *m, const char *mailbox, unsigned notify,
+			      const char *orcpt)
 {
 	if (!m || busy(m))
 		return m ? SMTP_ESTATE : SMTP_EINVAL;
-	char *copy;
-	unsigned flags;
+	if (!notify_ok(notify))
+		return SMTP_EINVAL;
+	char *copy, *ocopy = NULL;
+	unsigned flags, oflags;
 	int rc = copy_mailbox(mailbox, 0, &copy, &flags);
 	if (rc)
 		return rc;
-	if (m->nrcpts == m->rcpt_cap) {
-		size_t cap = m->rcpt_cap ? m->rcpt_cap * 2 : 4;
-		char **r = realloc(m->rcpts, cap * sizeof *r);
-		if (r)
-			m->rcpts = r;
-		unsigned *f = r ? realloc(m->rcpt_flags, cap * sizeof *f) : NULL;
-		if (f)
-			m->rcpt_flags = f;
-		if (!r || !f) {
-			free(copy);
-			return SMTP_ENOMEM;
-		}
-		m->rcpt_cap = cap;
+	if (orcpt && (rc = copy_mailbox(orcpt, 0, &ocopy, &oflags)) != 0) {
+		free(copy);
+		return rc;
+	}
+	if (grow_rcpts(m)) {
+		free(copy);
+		free(ocopy);
+		return SMTP_ENOMEM;
 	}
 	m->rcpts[m->nrcpts] = copy;
 	m->rcpt_flags[m->nrcpts] = flags;
+	m->notify[m->nrcpts] = notify;
+	m->orcpt[m->nrcpts] = ocopy;
 	m->nrcpts++;
+	return 0;
+}
+
+int smtp_message_add_rcpt(smtp_message *m, const char *mailbox)
+{
+	return smtp_message_add_rcpt_dsn(m, mailbox, 0, NULL);
+}
+
+int smtp_message_set_body_type(smtp_message *m, smtp_body_type type)
+{
+	if (!m || (unsigned)type > SMTP_BODY_BINARYMIME)
+		return SMTP_EINVAL;
+	m->body_type = type;
+	return 0;
+}
+
+int smtp_message_set_size_hint(smtp_message *m, uint64_t size)
+{
+	if (!m)
+		return SMTP_EINVAL;
+	m->size_hint = size;
+	return 0;
+}
+
+int smtp_message_set_dsn(smtp_message *m, smtp_dsn_ret ret, const char *envid, int required)
+{
+	if (!m || (unsigned)ret > SMTP_DSN_RET_HDRS)
+		return SMTP_EINVAL;
+	/* RFC 3461 4.4: ENVID is printable ASCII, at most 100 characters */
+	if (envid) {
+		size_t n = strlen(envid);
+		if (n == 0 || n > 100)
+			return SMTP_EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)envid[i] < 0x20 || (unsigned char)envid[i] > 0x7e)
+				return SMTP_EINVAL;
+	}
+	char *copy = envid ? strdup(envid) : NULL;
+	if (envid && !copy)
+		return SMTP_ENOMEM;
+	free(m->envid);
+	m->envid = copy;
+	m->dsn_ret = ret;
+	m->dsn_required = required != 0;
+	return 0;
+}
+
+int smtp_message_set_requiretls(smtp_message *m, int on)
+{
+	if (!m)
+		return SMTP_EINVAL;
+	m->requiretls = on != 0;
+	return 0;
+}
+
+int smtpi_message_wants_dsn(const smtp_message *m)
+{
+	if (m->dsn_ret || m->envid)
+		return 1;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (m->notify[i] || m->orcpt[i])
+			return 1;
 	return 0;
 }
 
@@ -131,4 +230,12 @@ int smtpi_message_needs_utf8(const smtp_message *m)
 	for (size_t i = 0; i < m->nrcpts; i++)
 		all |= m->rcpt_flags[i];
 	return (all & SMTPI_ADDR_UTF8_LOCAL) != 0;
+}
+
+int smtpi_message_has_utf8_domain(const smtp_message *m)
+{
+	unsigned all = m->from_flags;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		all |= m->rcpt_flags[i];
+	return (all & SMTPI_ADDR_UTF8_DOMAIN) != 0;
 }

@@ -54,7 +54,7 @@ const char *smtp_stage_name(smtp_stage stage)
 {
 	static const char *const names[] = {
 		"none", "connect", "greeting", "ehlo", "starttls", "tls", "auth",
-		"mail", "rcpt",    "data",     "body", "rset",     "quit",
+		"mail", "rcpt",    "data",     "body", "rset",     "quit",     "command",
 	};
 	unsigned i = (unsigned)stage;
 	return i < sizeof names / sizeof names[0] ? names[i] : "none";

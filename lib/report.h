@@ -36,6 +36,7 @@ struct smtpi_connlog {
 	int tls;                    /* TLS was in use */
 	struct smtpi_tls_info tls_info;
 	char *peer;                 /* the address connected to, "[::1]:25" */
+	int enhanced_advertised;    /* EHLO listed ENHANCEDSTATUSCODES (RFC 2034) */
 };
 
 struct smtp_report {
@@ -49,7 +50,6 @@ struct smtp_report {
 	int error;
 	char *detail;
 	char *queue_id;
-	int unadvertised_enhanced;  /* enhanced codes seen without ENHANCEDSTATUSCODES */
 };
 
 /* Empties a report, dropping its reference to the connection log. */

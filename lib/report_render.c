@@ -121,6 +121,12 @@ const char *smtp_report_tls_peer_issuer(const smtp_report *r)
 	return l && l->tls && l->tls_info.issuer[0] ? l->tls_info.issuer : NULL;
 }
 
+int smtp_report_enhanced_advertised(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l ? l->enhanced_advertised : 0;
+}
+
 const char *smtp_report_peer(const smtp_report *r)
 {
 	const struct smtpi_connlog *l = connlog(r);
@@ -191,6 +197,8 @@ size_t smtp_report_json(const smtp_report *r, char *buf, size_t len)
 	json_str(&o, r->detail);
 	puts_(&o, ", \"peer\": ");
 	json_str(&o, smtp_report_peer(r));
+	puts_(&o, smtp_report_enhanced_advertised(r) ? ", \"enhanced_advertised\": true"
+						     : ", \"enhanced_advertised\": false");
 	puts_(&o, ", \"tls\": ");
 	if (smtp_report_tls_version(r)) {
 		puts_(&o, "{\"version\": ");

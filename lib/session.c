@@ -18,13 +18,14 @@ int64_t smtpi_now_ms(void)
 }
 
 /* RFC 5321 4.5.3.2 timeouts; CONNECT and TLS are ours. */
-static const int default_timeouts[SMTP_STAGE_QUIT + 1] = {
+static const int default_timeouts[SMTP_STAGE_COMMAND + 1] = {
 	[SMTP_STAGE_CONNECT] = 30000,   [SMTP_STAGE_GREETING] = 300000,
 	[SMTP_STAGE_EHLO] = 300000,     [SMTP_STAGE_STARTTLS] = 300000,
 	[SMTP_STAGE_TLS] = 60000,       [SMTP_STAGE_AUTH] = 300000,
 	[SMTP_STAGE_MAIL] = 300000,     [SMTP_STAGE_RCPT] = 300000,
 	[SMTP_STAGE_DATA] = 120000,     [SMTP_STAGE_BODY] = 600000,
 	[SMTP_STAGE_RSET] = 300000,     [SMTP_STAGE_QUIT] = 30000,
+	[SMTP_STAGE_COMMAND] = 300000,
 };
 
 static void update_config(smtp_session *s)
@@ -231,6 +232,25 @@ int smtp_session_set_auth_token(smtp_session *s, int token)
 	return set_flag(s, s ? &s->cfg.secret_is_token : NULL, token);
 }
 
+int smtp_session_set_chunking(smtp_session *s, int on, size_t chunk_size)
+{
+	if (!s)
+		return SMTP_EINVAL;
+	if (!configurable(s))
+		return SMTP_ESTATE;
+	s->cfg.chunking_off = !on;
+	s->cfg.chunk_size = chunk_size;
+	return 0;
+}
+
+int smtp_session_set_idna_mapping(smtp_session *s, int on)
+{
+	if (!s)
+		return SMTP_EINVAL;
+	s->cfg.idna_no_map = !on;
+	return 0;
+}
+
 int smtp_session_set_helo_name(smtp_session *s, const char *name)
 {
 	if (!s || !name || !name[0] || strchr(name, ' '))
@@ -252,7 +272,7 @@ int smtp_session_set_helo_name(smtp_session *s, const char *name)
 
 int smtp_session_set_timeout(smtp_session *s, smtp_stage stage, int ms)
 {
-	if (!s || stage <= SMTP_STAGE_NONE || stage > SMTP_STAGE_QUIT || ms < 0)
+	if (!s || stage <= SMTP_STAGE_NONE || stage > SMTP_STAGE_COMMAND || ms < 0)
 		return SMTP_EINVAL;
 	s->timeouts[stage] = ms ? ms : default_timeouts[stage];
 	return 0;

@@ -25,7 +25,7 @@ struct smtp_session {
 	char *secret;
 	char *mechanisms;
 	char *helo_name;
-	int timeouts[SMTP_STAGE_QUIT + 1];
+	int timeouts[SMTP_STAGE_COMMAND + 1];
 	int nonblocking;
 
 	struct smtpi_engine_config cfg;
@@ -44,6 +44,8 @@ struct smtp_session {
 	int64_t deadline;         /* monotonic ms; 0 when nothing is pending */
 	unsigned long replies_seen;
 	char rbuf[16384];
+	smtp_message_fn message_fn; /* smtp_session_set_message_callback (session_events.c) */
+	void *message_ud;
 };
 
 /* For lib/tls_options.c: the TLS settings, or NULL once a connection exists. */

@@ -1,15 +1,13 @@
-/* Mail transactions (RFC 5321 3.3): MAIL, RCPT, DATA, the body and its final reply,
-   RSET after a failure; grouped per RFC 2920 when the server offers PIPELINING, and
-   queued messages follow each other without waiting (RFC 2920 3.1). */
+/* Mail transactions (RFC 5321 3.3): MAIL, RCPT, DATA or BDAT, the final reply, RSET
+   after a failure; grouped per RFC 2920 when the server offers PIPELINING, queued
+   messages following each other without waiting (RFC 2920 3.1). The envelope
+   parameters (SIZE, BODY, SMTPUTF8, DSN, REQUIRETLS) are in envelope.c, the body
+   blocks in body_out.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
-#include "engine.h"
-
-/* Body blocks: enough to keep the socket busy, small enough to stay cheap. */
-#define BODY_BLOCK (64 * 1024)
+#include "envelope.h"
 
 smtp_stage smtpi_tx_stage(const smtp_message *m)
 {
@@ -50,15 +48,16 @@ static void unlink_message(struct smtpi_engine *e, smtp_message *m)
 	m->next = NULL;
 }
 
-static void finish(struct smtpi_engine *e, smtp_message *m)
+void smtpi_tx_finish(struct smtpi_engine *e, smtp_message *m)
 {
 	unlink_message(e, m);
+	smtpi_envelope_clear(m);
 	m->cursor = SMTPI_MSG_DONE;
 	if (e->cfg->message_done)
 		e->cfg->message_done(e->cfg->message_done_ud, m);
 }
 
-static void attach_log(struct smtpi_engine *e, smtp_message *m)
+void smtpi_tx_attach_log(struct smtpi_engine *e, smtp_message *m)
 {
 	if (!m->report.conn)
 		m->report.conn = smtpi_connlog_ref(e->log);
@@ -82,16 +81,15 @@ void smtpi_tx_fail_all(struct smtpi_engine *e, smtp_outcome outcome, smtp_stage 
 	while (e->q_head) {
 		smtp_message *m = e->q_head;
 		smtp_stage st = m->cursor == SMTPI_MSG_QUEUED && stage ? stage : waiting_stage(e, m);
-		attach_log(e, m);
+		smtpi_tx_attach_log(e, m);
 		if (m->cursor != SMTPI_MSG_QUEUED)
 			smtpi_report_add(&m->report, st, NULL, reply, reply ? 0 : err);
-		if (m->report.outcome == SMTP_PENDING || m->report.outcome == SMTP_SENT ||
-		    m->report.outcome == SMTP_SENT_PARTIAL) {
+		if (m->report.outcome == SMTP_PENDING) {
 			for (size_t i = 0; i < m->report.nrcpts; i++)
 				m->report.rcpts[i].accepted = 0;
 			smtpi_report_fail(&m->report, outcome, st, err, detail);
 		}
-		finish(e, m);
+		smtpi_tx_finish(e, m);
 	}
 	e->emit = NULL;
 	e->body = NULL;
@@ -99,38 +97,15 @@ void smtpi_tx_fail_all(struct smtpi_engine *e, smtp_outcome outcome, smtp_stage 
 
 /* ---- submitting ---- */
 
-/* RFC 5321 4.5.3.1.6: prescan in-memory content for lines over 998 octets, so the
-   caller hears SMTP_EINVAL before any byte goes out. */
-static int long_line(const unsigned char *p, size_t len)
-{
-	const unsigned char *end = p + len;
-	while (p < end) {
-		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((nl ? nl : end) - p);
-		if (n > 0 && p[n - 1] == '\r')
-			n--;
-		if (n > SMTPI_BODY_MAX_LINE) {
-			/* a lone CR also ends a line */
-			size_t run = 0;
-			for (size_t i = 0; i < n; i++) {
-				run = p[i] == '\r' ? 0 : run + 1;
-				if (run > SMTPI_BODY_MAX_LINE)
-					return 1;
-			}
-		}
-		p = nl ? nl + 1 : end;
-	}
-	return 0;
-}
-
 int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 {
 	if (m->cursor != SMTPI_MSG_IDLE && m->cursor != SMTPI_MSG_DONE)
 		return SMTP_ESTATE;
 	if (!m->from || m->nrcpts == 0 || (!m->data && !m->reader))
 		return SMTP_EINVAL;
-	if (m->data && !m->long_lines && long_line(m->data, m->data_len))
-		return SMTP_EINVAL;
+	int rc = smtpi_envelope_scan(m);
+	if (rc)
+		return rc;
 	smtpi_report_reset(&m->report);
 	if (smtpi_report_set_rcpts(&m->report, m->rcpts, m->nrcpts)) {
 		smtpi_report_reset(&m->report);
@@ -138,10 +113,9 @@ int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 	}
 	m->cursor = SMTPI_MSG_QUEUED;
 	m->next = NULL;
-	m->next_rcpt = m->rcpt_replies = m->rcpt_ok = m->final_replies = 0;
-	m->tempfail = 0;
-	m->data_off = 0;
-	m->reader_done = 0;
+	m->tx_first = m->tx_end = 0;
+	m->fail_stage = SMTP_STAGE_NONE;
+	m->fail_temp = 0;
 	if (e->q_tail)
 		e->q_tail->next = m;
 	else
@@ -152,26 +126,91 @@ int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 	return smtpi_tx_pump(e);
 }
 
+/* ---- the outcome ---- */
+
+/* A refusal that ends the current transaction; the first one names the stage. */
+void smtpi_tx_refused(smtp_message *m, smtp_stage stage, int code)
+{
+	if (m->tx_failed)
+		return;
+	m->tx_failed = 1;
+	m->fail_stage = stage;
+	m->fail_temp |= code / 100 == 4;
+}
+
+/* The message's outcome once every transaction it needed is over. */
+static void settle(smtp_message *m)
+{
+	if (m->report.outcome != SMTP_PENDING)
+		return;
+	size_t ok = 0;
+	int temp = m->fail_temp;
+	for (size_t i = 0; i < m->report.nrcpts; i++) {
+		ok += m->report.rcpts[i].accepted ? 1 : 0;
+		temp |= m->report.rcpts[i].code / 100 == 4;
+	}
+	if (ok == m->report.nrcpts)
+		smtpi_report_fail(&m->report, SMTP_SENT, SMTP_STAGE_NONE, 0, NULL);
+	else if (ok > 0)
+		smtpi_report_fail(&m->report, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE, 0, NULL);
+	else
+		smtpi_report_fail(&m->report, temp ? SMTP_DEFERRED : SMTP_BOUNCED,
+				  m->fail_stage ? m->fail_stage : SMTP_STAGE_BODY, SMTP_EREJECTED, NULL);
+}
+
+/* A transaction ended: the next one for the remaining recipients (RCPTMAX), or the
+   message is done. */
+static void transaction_over(struct smtpi_engine *e, smtp_message *m)
+{
+	if (m->tx_end < m->nrcpts) {
+		m->tx_first = m->tx_end;
+		m->cursor = SMTPI_MSG_MAIL;
+		if (!e->emit || e->emit == m->next)
+			e->emit = m;
+		return;
+	}
+	settle(m);
+	smtpi_tx_finish(e, m);
+}
+
 /* ---- writing commands ---- */
+
+static int send_line(struct smtpi_engine *e, enum smtpi_pending_kind kind, smtp_message *m,
+		     size_t idx, const char *line)
+{
+	return smtpi_engine_command(e, kind, m, idx, NULL, line, strlen(line));
+}
 
 static int send_mail(struct smtpi_engine *e, smtp_message *m)
 {
-	/* RFC 6531 3.4: an address with a UTF-8 local part needs SMTPUTF8. */
-	if (smtpi_message_needs_utf8(m) && !(e->capa.flags & SMTPI_CAPA_SMTPUTF8)) {
-		attach_log(e, m);
-		smtpi_report_fail(&m->report, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_EUTF8,
-				  "an address needs SMTPUTF8, which the server does not offer");
-		finish(e, m);
-		return 0;
+	smtpi_tx_attach_log(e, m);
+	if (m->cursor == SMTPI_MSG_QUEUED) {
+		char why[160];
+		int err = smtpi_envelope_check(e, m, why, sizeof why);
+		if (err == SMTP_ENOMEM)
+			return err;
+		if (err) {
+			smtpi_report_fail(&m->report, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, err, why);
+			smtpi_tx_finish(e, m);
+			return 0;
+		}
 	}
-	size_t need = strlen(m->from) + 64;
-	char *line = malloc(need);
+	/* RFC 9422 4.2: at most RCPTMAX recipients per transaction */
+	size_t left = m->nrcpts - m->tx_first;
+	m->tx_end = m->tx_first + (e->capa.rcptmax && left > e->capa.rcptmax ? e->capa.rcptmax : left);
+	m->next_rcpt = m->tx_first;
+	m->rcpt_replies = m->rcpt_ok = m->final_replies = 0;
+	m->tx_failed = 0;
+	m->bdat = smtpi_envelope_use_bdat(e, m);
+	/* RFC 3030 2: after a pipelined BDAT LAST the server may still hold a failed
+	   transaction; a resynchronising RSET costs no round trip. */
+	if (e->bdat_unsettled > 0 && send_line(e, SMTPI_P_SYNC, m, 0, "RSET"))
+		return SMTP_ENOMEM;
+	char *line = smtpi_envelope_mail_line(e, m);
 	if (!line)
 		return SMTP_ENOMEM;
-	int n = snprintf(line, need, "MAIL FROM:<%s>%s", m->from,
-			 smtpi_message_needs_utf8(m) ? " SMTPUTF8" : "");
-	attach_log(e, m);
-	int rc = smtpi_engine_command(e, SMTPI_P_MAIL, m, 0, NULL, line, (size_t)n);
+	e->mails++;
+	int rc = send_line(e, SMTPI_P_MAIL, m, 0, line);
 	free(line);
 	m->cursor = SMTPI_MSG_RCPT;
 	return rc;
@@ -180,26 +219,35 @@ static int send_mail(struct smtpi_engine *e, smtp_message *m)
 static int send_rcpt(struct smtpi_engine *e, smtp_message *m)
 {
 	size_t i = m->next_rcpt++;
-	size_t need = strlen(m->rcpts[i]) + 16;
-	char *line = malloc(need);
+	char *line = smtpi_envelope_rcpt_line(e, m, i);
 	if (!line)
 		return SMTP_ENOMEM;
-	int n = snprintf(line, need, "RCPT TO:<%s>", m->rcpts[i]);
-	int rc = smtpi_engine_command(e, SMTPI_P_RCPT, m, i, NULL, line, (size_t)n);
+	int rc = send_line(e, SMTPI_P_RCPT, m, i, line);
 	free(line);
-	if (m->next_rcpt == m->nrcpts)
+	if (m->next_rcpt == m->tx_end)
 		m->cursor = SMTPI_MSG_DATA;
 	return rc;
+}
+
+/* RFC 9422 4.1: MAILMAX transactions per connection, then a new connection. */
+static int mailmax_reached(struct smtpi_engine *e, const smtp_message *m)
+{
+	return (m->cursor == SMTPI_MSG_QUEUED || m->cursor == SMTPI_MSG_MAIL) &&
+	       e->capa.mailmax && e->mails >= e->capa.mailmax;
 }
 
 int smtpi_tx_pump(struct smtpi_engine *e)
 {
 	int pipelining = (e->capa.flags & SMTPI_CAPA_PIPELINING) != 0;
-	while (e->phase == SMTPI_PH_READY && e->emit && !e->body) {
+	while (e->phase == SMTPI_PH_READY && e->emit && !e->body && !e->reconnect) {
 		smtp_message *m = e->emit;
 		/* RFC 2920 3.1: without PIPELINING, wait for each reply. */
 		if (!pipelining && e->pend_count > 0)
 			break;
+		if (mailmax_reached(e, m)) {
+			e->reconnect = 1;
+			break;
+		}
 		int rc = 0;
 		switch (m->cursor) {
 		case SMTPI_MSG_QUEUED:
@@ -210,16 +258,31 @@ int smtpi_tx_pump(struct smtpi_engine *e)
 			rc = send_rcpt(e, m);
 			break;
 		case SMTPI_MSG_DATA:
+			if (m->bdat) {
+				/* RFC 3030 2: chunks follow the RCPTs without a DATA */
+				rc = smtpi_body_start(e, m);
+				break;
+			}
 			m->cursor = SMTPI_MSG_WAIT_DATA;
 			/* RFC 2920 3.1: DATA ends a group; the body waits for 354. */
-			return smtpi_engine_command(e, SMTPI_P_DATA, m, 0, NULL, "DATA", 4);
+			return send_line(e, SMTPI_P_DATA, m, 0, "DATA");
 		case SMTPI_MSG_RSET:
 			m->cursor = SMTPI_MSG_WAIT_RSET;
-			e->emit = m->next;
-			rc = smtpi_engine_command(e, SMTPI_P_RSET, m, 0, NULL, "RSET", 4);
+			rc = send_line(e, SMTPI_P_RSET, m, 0, "RSET");
+			if (m->tx_end >= m->nrcpts)
+				e->emit = m->next;
+			else
+				return rc;
 			break;
 		case SMTPI_MSG_WAIT_DATA:
 			return 0;
+		case SMTPI_MSG_WAIT_FINAL:
+		case SMTPI_MSG_WAIT_RSET:
+			/* the next RCPTMAX part waits for this transaction's end */
+			if (m->tx_end < m->nrcpts)
+				return 0;
+			e->emit = m->next;
+			break;
 		default:
 			e->emit = m->next;
 			break;
@@ -230,117 +293,27 @@ int smtpi_tx_pump(struct smtpi_engine *e)
 	return 0;
 }
 
-/* ---- the body ---- */
-
-static long read_more(struct smtpi_engine *e, smtp_message *m)
-{
-	if (!e->stage_buf && !(e->stage_buf = malloc(BODY_BLOCK)))
-		return SMTP_ENOMEM;
-	long n = m->reader(m->reader_ud, e->stage_buf, BODY_BLOCK);
-	if (n < 0 || n > BODY_BLOCK)
-		return n < 0 ? n : SMTP_EINVAL;
-	e->stage_len = (size_t)n;
-	e->stage_off = 0;
-	if (n == 0)
-		m->reader_done = 1;
-	return n;
-}
-
-static int end_body(struct smtpi_engine *e, smtp_message *m)
-{
-	size_t w = 0;
-	if (smtpi_buf_reserve(&e->out, SMTPI_BODY_MIN_ROOM))
-		return SMTP_ENOMEM;
-	smtpi_body_finish(&e->enc, (unsigned char *)e->out.data + e->out.len, SMTPI_BODY_MIN_ROOM, &w);
-	e->out.len += w;
-	e->body = NULL;
-	m->cursor = SMTPI_MSG_WAIT_FINAL;
-	e->emit = m->next;
-	/* RFC 2033 4.2: LMTP answers the final dot once per accepted recipient. */
-	size_t replies = e->cfg->lmtp ? m->rcpt_ok : 1;
-	for (size_t i = 0; i < replies; i++)
-		if (smtpi_engine_command(e, SMTPI_P_FINAL, m, i, NULL, NULL, 0))
-			return SMTP_ENOMEM;
-	return smtpi_tx_pump(e);
-}
-
-/* A body that cannot go on (a reader error, a long line from a reader) leaves the
-   DATA stream unterminable: the connection must end (RFC 5321 4.1.1.4 has no abort). */
-static int body_error(struct smtpi_engine *e, int err, const char *why)
-{
-	smtpi_engine_fail(e, err, why);
-	return err;
-}
-
-int smtpi_tx_fill_body(struct smtpi_engine *e)
-{
-	smtp_message *m = e->body;
-	while (e->body == m && smtpi_buf_pending(&e->out) < BODY_BLOCK) {
-		const unsigned char *src;
-		size_t srclen;
-		if (m->reader) {
-			if (e->stage_off == e->stage_len && !m->reader_done) {
-				long n = read_more(e, m);
-				if (n < 0)
-					return body_error(e, (int)n, "the message reader failed");
-			}
-			src = e->stage_buf + e->stage_off;
-			srclen = e->stage_len - e->stage_off;
-		} else {
-			src = m->data + m->data_off;
-			srclen = m->data_len - m->data_off;
-		}
-		if (srclen == 0)
-			return end_body(e, m);
-		size_t room = srclen < BODY_BLOCK ? srclen * 2 + SMTPI_BODY_MIN_ROOM
-						  : 2 * BODY_BLOCK;
-		if (smtpi_buf_reserve(&e->out, room))
-			return SMTP_ENOMEM;
-		size_t used = 0, w = 0;
-		int rc = smtpi_body_encode(&e->enc, src, srclen, &used,
-					   (unsigned char *)e->out.data + e->out.len,
-					   e->out.cap - e->out.len, &w);
-		e->out.len += w;
-		if (m->reader)
-			e->stage_off += used;
-		else
-			m->data_off += used;
-		if (rc)
-			return body_error(e, rc, "a body line is longer than 998 octets");
-	}
-	return 0;
-}
-
 /* ---- replies ---- */
-
-static void decide_failure(smtp_message *m, smtp_stage stage, int code)
-{
-	smtp_outcome oc = code >= 400 && code < 500 ? SMTP_DEFERRED : SMTP_BOUNCED;
-	if (m->report.outcome == SMTP_PENDING)
-		smtpi_report_fail(&m->report, oc, stage, SMTP_EREJECTED, NULL);
-}
-
-/* No recipient accepted: deferred when any refusal was temporary. */
-static void decide_no_rcpt(smtp_message *m)
-{
-	int temp = 0;
-	for (size_t i = 0; i < m->report.nrcpts; i++)
-		if (m->report.rcpts[i].code / 100 == 4)
-			temp = 1;
-	if (m->report.outcome == SMTP_PENDING)
-		smtpi_report_fail(&m->report, temp ? SMTP_DEFERRED : SMTP_BOUNCED, SMTP_STAGE_RCPT,
-				  SMTP_EREJECTED, NULL);
-}
 
 static int on_mail(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
 {
 	smtpi_report_add(&m->report, SMTP_STAGE_MAIL, m->from, r, 0);
 	if (r->code / 100 == 2)
 		return 0;
-	decide_failure(m, SMTP_STAGE_MAIL, r->code);
+	smtpi_tx_refused(m, SMTP_STAGE_MAIL, r->code);
 	if (!(e->capa.flags & SMTPI_CAPA_PIPELINING))
 		m->cursor = SMTPI_MSG_RSET;
 	return 0;
+}
+
+/* A failed transaction sends no further BDAT chunk (RFC 3030 2); RSET follows. */
+static void stop_chunks(struct smtpi_engine *e, smtp_message *m)
+{
+	if (e->body != m)
+		return;
+	e->body = NULL;
+	m->cursor = SMTPI_MSG_RSET;
+	e->emit = m;
 }
 
 static int on_rcpt(struct smtpi_engine *e, smtp_message *m, size_t i, const struct smtpi_reply *r)
@@ -350,10 +323,11 @@ static int on_rcpt(struct smtpi_engine *e, smtp_message *m, size_t i, const stru
 	m->rcpt_replies++;
 	if (r->code / 100 == 2)
 		m->rcpt_ok++;
-	if (m->rcpt_replies == m->nrcpts && m->rcpt_ok == 0) {
-		decide_no_rcpt(m);
+	if (m->rcpt_replies == m->tx_end - m->tx_first && m->rcpt_ok == 0) {
+		smtpi_tx_refused(m, SMTP_STAGE_RCPT, r->code);
 		if (!(e->capa.flags & SMTPI_CAPA_PIPELINING))
 			m->cursor = SMTPI_MSG_RSET;
+		stop_chunks(e, m);
 	}
 	return 0;
 }
@@ -361,74 +335,75 @@ static int on_rcpt(struct smtpi_engine *e, smtp_message *m, size_t i, const stru
 static int on_data(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
 {
 	smtpi_report_add(&m->report, SMTP_STAGE_DATA, NULL, r, 0);
-	if (r->code == 354 && m->report.outcome == SMTP_PENDING) {
-		m->cursor = SMTPI_MSG_BODY;
-		e->body = m;
-		smtpi_body_init(&e->enc, SMTPI_BODY_DOTSTUFF |
-					 (m->long_lines ? SMTPI_BODY_LONG_LINES : 0));
-		e->stage_len = e->stage_off = 0;
-		return 0;
-	}
+	if (r->code == 354 && !m->tx_failed)
+		return smtpi_body_start(e, m);
 	if (r->code == 354) {
 		/* RFC 2920 3.1: DATA accepted although the transaction already failed:
 		   end the empty content with a lone dot. */
 		m->cursor = SMTPI_MSG_WAIT_FINAL;
-		e->emit = m->next;
 		int rc = smtpi_engine_command(e, SMTPI_P_FINAL, m, SIZE_MAX, NULL, ".", 1);
 		return rc ? rc : smtpi_tx_pump(e);
 	}
-	decide_failure(m, SMTP_STAGE_DATA, r->code);
+	smtpi_tx_refused(m, SMTP_STAGE_DATA, r->code);
 	m->cursor = SMTPI_MSG_RSET;
 	return smtpi_tx_pump(e);
 }
 
-static void settle_sent(smtp_message *m)
+/* A chunk before the last one (RFC 3030 2): a refusal ends the transaction, no
+   further chunk goes out, and RSET follows. */
+static int on_bdat(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
 {
-	size_t ok = 0;
-	for (size_t i = 0; i < m->report.nrcpts; i++)
-		ok += m->report.rcpts[i].accepted ? 1 : 0;
-	if (ok == m->report.nrcpts)
-		smtpi_report_fail(&m->report, SMTP_SENT, SMTP_STAGE_NONE, 0, NULL);
-	else if (ok > 0)
-		smtpi_report_fail(&m->report, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE, 0, NULL);
-}
-
-/* The i-th accepted recipient, for LMTP's per-recipient final replies. */
-static size_t accepted_rcpt(const smtp_message *m, size_t nth)
-{
-	for (size_t i = 0; i < m->report.nrcpts; i++)
-		if (m->report.rcpts[i].code / 100 == 2 && nth-- == 0)
-			return i;
-	return 0;
+	if (r->code / 100 == 2)
+		return 0;
+	smtpi_report_add(&m->report, SMTP_STAGE_BODY, NULL, r, 0);
+	smtpi_tx_refused(m, SMTP_STAGE_BODY, r->code);
+	for (size_t i = m->tx_first; i < m->tx_end; i++)
+		m->report.rcpts[i].accepted = 0;
+	stop_chunks(e, m);
+	return smtpi_tx_pump(e);
 }
 
 static int on_final(struct smtpi_engine *e, smtp_message *m, size_t idx,
 		    const struct smtpi_reply *r)
 {
+	if (m->bdat && e->bdat_unsettled > 0 && m->final_replies == 0)
+		e->bdat_unsettled--;
 	if (idx == SIZE_MAX) {
-		/* the reply to the lone dot of an already failed transaction */
+		/* the reply to the lone dot or last chunk of an already failed transaction */
 		smtpi_report_add(&m->report, SMTP_STAGE_BODY, NULL, r, 0);
-		finish(e, m);
+		transaction_over(e, m);
 		return 0;
 	}
 	if (e->cfg->lmtp) {
-		size_t i = accepted_rcpt(m, idx);
-		smtpi_report_add(&m->report, SMTP_STAGE_BODY, m->rcpts[i], r, 0);
-		smtpi_report_rcpt_reply(&m->report, i, r);
+		/* RFC 2033 4.2: one reply per accepted recipient, in RCPT order */
+		smtpi_report_add(&m->report, SMTP_STAGE_BODY, m->rcpts[idx], r, 0);
+		smtpi_report_rcpt_reply(&m->report, idx, r);
 		if (++m->final_replies < m->rcpt_ok)
 			return 0;
 	} else {
+		m->final_replies++;
 		smtpi_report_add(&m->report, SMTP_STAGE_BODY, NULL, r, 0);
-		if (r->code / 100 != 2)
-			for (size_t i = 0; i < m->report.nrcpts; i++)
+		if (r->code / 100 != 2) {
+			smtpi_tx_refused(m, SMTP_STAGE_BODY, r->code);
+			for (size_t i = m->tx_first; i < m->tx_end; i++)
 				m->report.rcpts[i].accepted = 0;
+		} else if (m->tx_failed) {
+			for (size_t i = m->tx_first; i < m->tx_end; i++)
+				m->report.rcpts[i].accepted = 0;
+		}
 	}
 	if (r->code / 100 == 2)
 		smtpi_report_take_queue_id(&m->report, r->text);
-	settle_sent(m);
-	if (m->report.outcome == SMTP_PENDING)
-		decide_failure(m, SMTP_STAGE_BODY, r->code);
-	finish(e, m);
+	transaction_over(e, m);
+	return 0;
+}
+
+static int on_rset(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
+{
+	smtpi_report_add(&m->report, SMTP_STAGE_RSET, NULL, r, 0);
+	for (size_t i = m->tx_first; i < m->tx_end; i++)
+		m->report.rcpts[i].accepted = 0;
+	transaction_over(e, m);
 	return 0;
 }
 
@@ -436,12 +411,14 @@ int smtpi_tx_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
 		   const struct smtpi_reply *r)
 {
 	smtp_message *m = p->m;
+	if (p->kind == SMTPI_P_SYNC)
+		return smtpi_tx_pump(e); /* only resynchronises; the trace shows it */
 	/* RFC 5321 3.8: 421 means the server is closing; everything pending is deferred. */
 	if (r->code == 421) {
 		smtp_stage stage = smtpi_pending_stage(p->kind);
 		smtpi_report_add(&m->report, stage, NULL, r, 0);
 		smtpi_report_fail(&m->report, SMTP_DEFERRED, stage, SMTP_ECLOSED, NULL);
-		finish(e, m);
+		smtpi_tx_finish(e, m);
 		smtpi_engine_refuse(e, stage, r, SMTP_ECLOSED, NULL);
 		return e->error;
 	}
@@ -455,12 +432,13 @@ int smtpi_tx_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
 		break;
 	case SMTPI_P_DATA:
 		return on_data(e, m, r);
+	case SMTPI_P_BDAT:
+		return on_bdat(e, m, r);
 	case SMTPI_P_FINAL:
 		rc = on_final(e, m, p->idx, r);
 		break;
 	case SMTPI_P_RSET:
-		smtpi_report_add(&m->report, SMTP_STAGE_RSET, NULL, r, 0);
-		finish(e, m);
+		rc = on_rset(e, m, r);
 		break;
 	default:
 		break;

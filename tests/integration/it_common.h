@@ -16,7 +16,7 @@
 
 #include "check.h"
 
-static const char *it_env(const char *name)
+static inline const char *it_env(const char *name)
 {
 	const char *v = getenv(name);
 	if (!v || !v[0]) {
@@ -27,25 +27,25 @@ static const char *it_env(const char *name)
 	return v;
 }
 
-static int it_port(const char *name)
+static inline int it_port(const char *name)
 {
 	return atoi(it_env(name));
 }
 
-static int it_nonblocking(void)
+static inline int it_nonblocking(void)
 {
 	return atoi(it_env("SMTP_IT_NONBLOCKING"));
 }
 
 /* The CA of the test certificates. */
-static const char *it_ca(void)
+static inline const char *it_ca(void)
 {
 	static char path[512];
 	snprintf(path, sizeof path, "%s/ca.pem", it_env("SMTP_IT_CERTS"));
 	return path;
 }
 
-static smtp_session *it_session(const char *host, int port, smtp_tls mode)
+static inline smtp_session *it_session(const char *host, int port, smtp_tls mode)
 {
 	smtp_session *s = smtp_session_new();
 	if (!s)
@@ -60,7 +60,7 @@ static smtp_session *it_session(const char *host, int port, smtp_tls mode)
 }
 
 /* Waits for the session's socket as smtp_session_events/timeout_ms say. */
-static void it_wait(smtp_session *s)
+static inline void it_wait(smtp_session *s)
 {
 	struct pollfd p = {.fd = smtp_session_fd(s), .events = 0};
 	int ev = smtp_session_events(s);
@@ -71,7 +71,7 @@ static void it_wait(smtp_session *s)
 	poll(&p, 1, smtp_session_timeout_ms(s));
 }
 
-static int it_connect(smtp_session *s)
+static inline int it_connect(smtp_session *s)
 {
 	int rc;
 	while ((rc = smtp_connect(s)) == SMTP_EAGAIN)
@@ -79,7 +79,7 @@ static int it_connect(smtp_session *s)
 	return rc;
 }
 
-static int it_send(smtp_session *s, smtp_message *m)
+static inline int it_send(smtp_session *s, smtp_message *m)
 {
 	int rc;
 	while ((rc = smtp_send(s, m)) == SMTP_EAGAIN)
@@ -87,7 +87,7 @@ static int it_send(smtp_session *s, smtp_message *m)
 	return rc;
 }
 
-static int it_quit(smtp_session *s)
+static inline int it_quit(smtp_session *s)
 {
 	int rc;
 	while ((rc = smtp_quit(s)) == SMTP_EAGAIN)
@@ -96,7 +96,7 @@ static int it_quit(smtp_session *s)
 }
 
 /* A message from `from` to the NULL-terminated recipients, with body bytes. */
-static smtp_message *it_message(const char *from, const char *const *rcpts, const char *body)
+static inline smtp_message *it_message(const char *from, const char *const *rcpts, const char *body)
 {
 	smtp_message *m = smtp_message_new();
 	if (!m || smtp_message_set_from(m, from) != 0)
@@ -110,7 +110,7 @@ static smtp_message *it_message(const char *from, const char *const *rcpts, cons
 	return m;
 }
 
-static char *it_read_file(const char *path, size_t *len)
+static inline char *it_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -133,7 +133,7 @@ static char *it_read_file(const char *path, size_t *len)
 
 /* The contents of the one file in dir (recursively one level) that contains marker,
    or NULL. */
-static char *it_find_record(const char *dir, const char *marker, size_t *len)
+static inline char *it_find_record(const char *dir, const char *marker, size_t *len)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -159,7 +159,7 @@ static char *it_find_record(const char *dir, const char *marker, size_t *len)
 }
 
 /* Finds the step of a stage (the n-th of that stage) in a report. */
-static const smtp_step *it_step(const smtp_report *r, smtp_stage stage, size_t nth)
+static inline const smtp_step *it_step(const smtp_report *r, smtp_stage stage, size_t nth)
 {
 	for (size_t i = 0; i < smtp_report_count(r); i++) {
 		const smtp_step *st = smtp_report_step(r, i);
@@ -169,7 +169,7 @@ static const smtp_step *it_step(const smtp_report *r, smtp_stage stage, size_t n
 	return NULL;
 }
 
-static const char *it_mode(void)
+static inline const char *it_mode(void)
 {
 	return it_nonblocking() ? "nonblocking" : "blocking";
 }
