@@ -4,7 +4,8 @@
  *             [--user U --password-file F | --oauth-token-file F] [--auth-mech LIST]
  *             [--tls none|starttls|implicit|opportunistic] [--ca-file F] [--ca-dir D]
  *             [--cert F --key F] [--insecure] [--helo NAME] [--json] [--trace]
- *             < message.eml
+ *             [--notify never|success,failure,delay] [--ret full|hdrs] [--envid ID]
+ *             [--requiretls] [--no-chunking] < message.eml
  *
  * Exit status: 0 sent, 1 sent to some recipients, 75 deferred, 69 bounced,
  * 2 usage, 3 local error.
@@ -25,7 +26,8 @@ static void usage(void)
 	      "         [--user U --password-file F | --oauth-token-file F] [--auth-mech LIST]\n"
 	      "         [--tls none|starttls|implicit|opportunistic] [--ca-file F] [--ca-dir D]\n"
 	      "         [--cert F --key F] [--insecure] [--helo NAME] [--json] [--trace]\n"
-	      "         < message.eml\n",
+	      "         [--notify never|success,failure,delay] [--ret full|hdrs] [--envid ID]\n"
+	      "         [--requiretls] [--no-chunking] < message.eml\n",
 	      stderr);
 }
 
@@ -74,6 +76,30 @@ static char *read_secret(const char *path)
 		return NULL;
 	s[strcspn(s, "\r\n") < len ? strcspn(s, "\r\n") : len] = '\0';
 	return s;
+}
+
+/* RFC 3461 NOTIFY values, comma-separated. */
+static int parse_notify(const char *v, unsigned *out)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {{"never", SMTP_NOTIFY_NEVER},
+		     {"success", SMTP_NOTIFY_SUCCESS},
+		     {"failure", SMTP_NOTIFY_FAILURE},
+		     {"delay", SMTP_NOTIFY_DELAY}};
+	*out = 0;
+	while (*v) {
+		size_t n = strcspn(v, ",");
+		size_t k = 0;
+		while (k < 4 && !(strlen(names[k].name) == n && strncmp(v, names[k].name, n) == 0))
+			k++;
+		if (k == 4)
+			return -1;
+		*out |= names[k].bit;
+		v += n + (v[n] == ',');
+	}
+	return *out ? 0 : -1;
 }
 
 static int parse_tls(const char *v, smtp_tls *mode)
@@ -126,7 +152,10 @@ static void print_report(const smtp_report *r, int json)
 struct options {
 	const char *url, *from, *user, *password_file, *token_file, *mech, *ca_file, *ca_dir;
 	const char *cert, *key, *helo;
-	int json, trace, insecure, have_tls;
+	const char *envid;
+	int json, trace, insecure, have_tls, requiretls, no_chunking;
+	unsigned notify;
+	smtp_dsn_ret ret;
 	smtp_tls tls;
 };
 
@@ -148,6 +177,8 @@ static int configure(smtp_session *s, const struct options *o)
 		rc = smtp_session_set_client_cert(s, o->cert, o->key ? o->key : o->cert);
 	if (!rc && o->insecure)
 		rc = smtp_session_set_tls_insecure_skip_verify(s, 1);
+	if (!rc && o->no_chunking)
+		rc = smtp_session_set_chunking(s, 0, 0);
 	if (!rc && o->helo)
 		rc = smtp_session_set_helo_name(s, o->helo);
 	if (!rc && o->trace)
@@ -182,12 +213,16 @@ int main(int argc, char **argv)
 		{"cert", required_argument, NULL, 'e'},     {"key", required_argument, NULL, 'k'},
 		{"insecure", no_argument, NULL, 'i'},       {"helo", required_argument, NULL, 'h'},
 		{"json", no_argument, NULL, 'j'},           {"trace", no_argument, NULL, 'v'},
+		{"notify", required_argument, NULL, 'N'},   {"ret", required_argument, NULL, 'R'},
+		{"envid", required_argument, NULL, 'E'},    {"requiretls", no_argument, NULL, 'Q'},
+		{"no-chunking", no_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	struct options o = {0};
 	smtp_message *m = smtp_message_new();
 	smtp_session *s = smtp_session_new();
-	if (!m || !s)
+	const char **to = calloc((size_t)argc, sizeof *to);
+	if (!m || !s || !to)
 		return EX_LOCAL;
 	int c, bad = 0, nrcpt = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -195,11 +230,7 @@ int main(int argc, char **argv)
 		case 'u': o.url = optarg; break;
 		case 'f': o.from = optarg; break;
 		case 't':
-			if (smtp_message_add_rcpt(m, optarg)) {
-				fprintf(stderr, "smtp-send: bad recipient: %s\n", optarg);
-				bad = 1;
-			}
-			nrcpt++;
+			to[nrcpt++] = optarg; /* added once the DSN options are known */
 			break;
 		case 'U': o.user = optarg; break;
 		case 'p': o.password_file = optarg; break;
@@ -217,6 +248,15 @@ int main(int argc, char **argv)
 		case 'h': o.helo = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'v': o.trace = 1; break;
+		case 'N': bad |= parse_notify(optarg, &o.notify) != 0; break;
+		case 'R':
+			o.ret = strcmp(optarg, "full") == 0 ? SMTP_DSN_RET_FULL
+				: strcmp(optarg, "hdrs") == 0 ? SMTP_DSN_RET_HDRS : SMTP_DSN_RET_DEFAULT;
+			bad |= o.ret == SMTP_DSN_RET_DEFAULT;
+			break;
+		case 'E': o.envid = optarg; break;
+		case 'Q': o.requiretls = 1; break;
+		case 'K': o.no_chunking = 1; break;
 		default: bad = 1;
 		}
 	}
@@ -228,6 +268,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smtp-send: bad sender: %s\n", o.from);
 		return EX_USAGE_;
 	}
+	for (int i = 0; i < nrcpt; i++)
+		if (smtp_message_add_rcpt_dsn(m, to[i], o.notify, NULL)) {
+			fprintf(stderr, "smtp-send: bad recipient: %s\n", to[i]);
+			return EX_USAGE_;
+		}
+	if ((o.ret || o.envid) && smtp_message_set_dsn(m, o.ret, o.envid, 0)) {
+		fprintf(stderr, "smtp-send: bad --envid\n");
+		return EX_USAGE_;
+	}
+	smtp_message_set_requiretls(m, o.requiretls);
 	if (configure(s, &o))
 		return EX_USAGE_;
 	size_t len;
@@ -248,5 +298,6 @@ int main(int argc, char **argv)
 	smtp_message_free(m);
 	smtp_session_free(s);
 	free(data);
+	free(to);
 	return status;
 }
