@@ -24,7 +24,8 @@ LIB_OBJS = $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
 SHARED = $(BUILD)/libsmtp.so.$(VERSION)
 STATIC = $(BUILD)/libsmtp.a
 
-EXAMPLES = $(BUILD)/examples/smtp-send $(BUILD)/examples/nonblocking
+EXAMPLES = $(BUILD)/examples/smtp-send $(BUILD)/examples/nonblocking \
+           $(BUILD)/examples/libevent-send $(BUILD)/examples/libuv-send
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -59,6 +60,15 @@ $(STATIC): $(LIB_OBJS)
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# the event-loop adapters are headers; their examples link the loop's library
+$(BUILD)/examples/libevent-send: examples/libevent-send.c include/smtp/libevent.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) -levent
+
+$(BUILD)/examples/libuv-send: examples/libuv-send.c include/smtp/libuv.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) -luv
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(STATIC)
 	@mkdir -p $(dir $@)
@@ -121,6 +131,8 @@ fuzz:
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 include/smtp.h $(DESTDIR)$(INCLUDEDIR)/smtp.h
+	install -d $(DESTDIR)$(INCLUDEDIR)/smtp
+	install -m 644 include/smtp/*.h $(DESTDIR)$(INCLUDEDIR)/smtp/
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libsmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsmtp.so.$(SONAME_MAJOR)
 	ln -sf libsmtp.so.$(SONAME_MAJOR) $(DESTDIR)$(LIBDIR)/libsmtp.so

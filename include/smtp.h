@@ -133,9 +133,9 @@ SMTP_API const char *smtp_outcome_name(smtp_outcome outcome);
    smtp_session_free(). Does no I/O. */
 SMTP_API smtp_session *smtp_session_new(void);
 
-/* Closes the connection without QUIT (call smtp_quit() first for a polite end), frees
-   the session and every message still queued on it (their reports go with them).
-   NULL is allowed. */
+/* Closes the connection without QUIT (call smtp_quit() first for a polite end) and
+   frees the session. Messages still queued on it end with a local error in their
+   reports; they stay owned by the caller. NULL is allowed. */
 SMTP_API void smtp_session_free(smtp_session *s);
 
 /* Sets server, port, TLS mode and credentials from a URL:
