@@ -370,7 +370,9 @@ SMTP_API size_t smtp_session_queued(const smtp_session *s);
 /* ---- end of nonblocking extras ---- */
 
 
-/* The socket to wait on, or -1 when there is none. */
+/* The descriptor to wait on, or -1 when there is none: the resolver's pipe while a
+   name resolves, the newest connect attempt while addresses race (RFC 8305), then the
+   connection. It can change between calls: read it again after every call. */
 SMTP_API int smtp_session_fd(const smtp_session *s);
 /* SMTP_WANT_READ and/or SMTP_WANT_WRITE: what to wait for before the next call. */
 SMTP_API int smtp_session_events(const smtp_session *s);

@@ -79,6 +79,30 @@ static int connected(smtp_session *s)
 	return 0;
 }
 
+/* An address given up while others may still connect: its own CONNECT step. */
+static void attempt_failed(void *ud, const char *detail, int err)
+{
+	smtp_session *s = ud;
+	smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, detail, err);
+}
+
+/* Resolution and the racing connects (RFC 8305) run in conn; the session waits on
+   the descriptor conn names and wakes at the next attempt's start, all within the
+   one CONNECT deadline. */
+static int step_connecting(smtp_session *s)
+{
+	int rc = smtpi_conn_step(&s->conn, smtpi_now_ms(), attempt_failed, s);
+	if (rc == 0)
+		return connected(s);
+	if (rc != SMTP_EAGAIN)
+		return fail(s, rc, s->conn.detail);
+	s->events = s->conn.want;
+	s->deadline = s->conn.deadline;
+	if (s->conn.wake && s->conn.wake < s->deadline)
+		s->deadline = s->conn.wake;
+	return SMTP_EAGAIN;
+}
+
 static int begin_connect(smtp_session *s)
 {
 	if (!s->host && !s->unix_path) {
@@ -90,39 +114,18 @@ static int begin_connect(smtp_session *s)
 	if (smtpi_engine_connecting(&s->engine, NULL))
 		return SMTP_ENOMEM;
 	s->connect_wanted = 0;
-	int rc = s->unix_path ? smtpi_conn_unix(&s->conn, s->unix_path)
-			      : smtpi_conn_resolve(&s->conn, s->host, s->port);
+	if (s->unix_path) {
+		int rc = smtpi_conn_unix(&s->conn, s->unix_path);
+		return rc ? fail(s, rc, s->conn.detail) : connected(s);
+	}
+	touch(s, SMTP_STAGE_CONNECT);
+	s->conn.deadline = s->deadline;
+	/* a name is looked up on a thread: this call never waits for DNS */
+	int rc = smtpi_conn_begin(&s->conn, s->host, s->port);
 	if (rc)
 		return fail(s, rc, s->conn.detail);
-	if (s->unix_path)
-		return connected(s);
 	s->state = SMTPI_S_CONNECTING;
-	touch(s, SMTP_STAGE_CONNECT);
-	rc = smtpi_conn_start(&s->conn);
-	if (rc == 0)
-		return connected(s);
-	if (rc != SMTP_EAGAIN)
-		return fail(s, rc, s->conn.detail);
-	s->events = SMTP_WANT_WRITE;
-	return SMTP_EAGAIN;
-}
-
-static int step_connecting(smtp_session *s)
-{
-	int rc = smtpi_conn_finish(&s->conn);
-	while (rc == SMTP_ECONNECT) {
-		/* this address refused: try the next one */
-		smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, s->conn.detail, SMTP_ECONNECT);
-		touch(s, SMTP_STAGE_CONNECT);
-		rc = smtpi_conn_start(&s->conn);
-		if (rc == SMTP_ECONNECT)
-			return fail(s, rc, s->conn.detail);
-	}
-	if (rc == SMTP_EAGAIN) {
-		s->events = SMTP_WANT_WRITE;
-		return rc;
-	}
-	return connected(s);
+	return step_connecting(s);
 }
 
 static int step_handshake(smtp_session *s)
@@ -255,13 +258,18 @@ static int step_active(smtp_session *s)
 
 static int on_timeout(smtp_session *s)
 {
-	if (s->state == SMTPI_S_CONNECTING && s->conn.next_addr) {
-		smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, s->conn.peer, SMTP_ETIMEDOUT);
-		touch(s, SMTP_STAGE_CONNECT);
-		int rc = smtpi_conn_start(&s->conn);
-		if (rc == 0)
-			return connected(s);
-		return rc == SMTP_EAGAIN ? rc : fail(s, rc, s->conn.detail);
+	if (s->state == SMTPI_S_CONNECTING) {
+		/* the next attempt's start, or a look at the older attempts: not the end */
+		if (smtpi_now_ms() < s->conn.deadline)
+			return 0;
+		if (s->conn.job) {
+			char text[300];
+			snprintf(text, sizeof text, "%s: no answer from the resolver", s->host);
+			smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, text, SMTP_ETIMEDOUT);
+		}
+		for (size_t i = 0; i < s->conn.natt; i++)
+			smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, s->conn.att[i].peer,
+					       SMTP_ETIMEDOUT);
 	}
 	char detail[96];
 	smtp_stage stage = s->state == SMTPI_S_CONNECTING ? SMTP_STAGE_CONNECT
