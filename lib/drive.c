@@ -235,10 +235,12 @@ static int step_active(smtp_session *s)
 			s->events = SMTP_WANT_READ;
 			return SMTP_EAGAIN;
 		}
-		long r = smtpi_conn_read(&s->conn, s->rbuf, sizeof s->rbuf);
+		/* on the stack: an idle session holds no read buffer */
+		char rbuf[16384];
+		long r = smtpi_conn_read(&s->conn, rbuf, sizeof rbuf);
 		if (r > 0) {
 			unsigned long before = e->replies;
-			int rc = smtpi_engine_recv(e, s->rbuf, (size_t)r);
+			int rc = smtpi_engine_recv(e, rbuf, (size_t)r);
 			if (e->replies != before)
 				touch(s, smtpi_engine_stage(e));
 			if (rc)

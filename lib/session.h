@@ -43,7 +43,6 @@ struct smtp_session {
 	int events;               /* SMTP_WANT_* to wait for */
 	int64_t deadline;         /* monotonic ms; 0 when nothing is pending */
 	unsigned long replies_seen;
-	char rbuf[16384];
 	smtp_message_fn message_fn; /* smtp_session_set_message_callback (session_events.c) */
 	void *message_ud;
 };
