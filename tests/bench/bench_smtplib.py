@@ -1,0 +1,56 @@
+"""bench_smtplib: send the same message many times with Python's smtplib.
+
+    python3 bench_smtplib.py HOST PORT SESSIONS MESSAGES FILE
+
+MESSAGES (in total) are spread evenly over SESSIONS connections, one thread per
+connection (the main thread alone for SESSIONS=1); each opens one smtplib.SMTP, calls
+sendmail() in a loop, then quit(). The content is FILE, read once, from
+bench@example.org to sink@example.org. Prints "sent N of M" on stderr; exits 0 when
+every message was sent. Run with Debian's /usr/bin/python3 (standard library only).
+"""
+import smtplib
+import sys
+import threading
+
+FROM = "bench@example.org"
+TO = ["sink@example.org"]
+
+
+def job(host, port, count, data, out, index):
+    sent = 0
+    try:
+        with smtplib.SMTP(host, port, local_hostname="localhost") as s:
+            for _ in range(count):
+                s.sendmail(FROM, TO, data)
+                sent += 1
+    except (smtplib.SMTPException, OSError) as e:
+        print(f"session {index}: {e}", file=sys.stderr)
+    out[index] = sent
+
+
+def main():
+    if len(sys.argv) != 6:
+        print("usage: bench_smtplib.py HOST PORT SESSIONS MESSAGES FILE", file=sys.stderr)
+        return 2
+    host, port = sys.argv[1], int(sys.argv[2])
+    nsess, nmsg = int(sys.argv[3]), int(sys.argv[4])
+    with open(sys.argv[5], "rb") as f:
+        data = f.read()
+    counts = [nmsg // nsess + (1 if i < nmsg % nsess else 0) for i in range(nsess)]
+    out = [0] * nsess
+    if nsess == 1:
+        job(host, port, counts[0], data, out, 0)
+    else:
+        threads = [threading.Thread(target=job, args=(host, port, counts[i], data, out, i))
+                   for i in range(nsess)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    sent = sum(out)
+    print(f"sent {sent} of {nmsg}", file=sys.stderr)
+    return 0 if sent == nmsg else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
