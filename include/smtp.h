@@ -402,7 +402,9 @@ SMTP_API int smtp_message_set_from(smtp_message *m, const char *mailbox);
 SMTP_API int smtp_message_add_rcpt(smtp_message *m, const char *mailbox);
 /* Sets the content (an RFC 5322 message, headers and body). The bytes are referenced,
    not copied: they must stay unchanged until the message's report is final. Line
-   ends may be LF or CRLF; the library sends CRLF and dot-stuffs. Returns 0. */
+   ends may be LF or CRLF; the library sends CRLF and dot-stuffs. A NUL octet is
+   refused when the message is sent (SMTP_EINVAL) unless the body type is
+   SMTP_BODY_BINARYMIME. Returns 0. */
 SMTP_API int smtp_message_set_data(smtp_message *m, const void *data, size_t len);
 /* Sets a streaming content source instead (see smtp_read_fn). Returns 0. */
 SMTP_API int smtp_message_set_reader(smtp_message *m, smtp_read_fn fn, void *ud);

@@ -92,8 +92,11 @@ static int body_error(struct smtpi_engine *e, int err, const char *why)
 
 static int check_streamed_8bit(struct smtpi_engine *e, const smtp_message *m)
 {
-	if (e->enc.eight_bit && m->body_type != SMTP_BODY_BINARYMIME &&
-	    !(e->capa.flags & SMTPI_CAPA_8BITMIME))
+	if (m->body_type == SMTP_BODY_BINARYMIME)
+		return 0;
+	if (e->enc.nul)
+		return body_error(e, SMTP_EINVAL, "text content holds a NUL octet");
+	if (e->enc.eight_bit && !(e->capa.flags & SMTPI_CAPA_8BITMIME))
 		return body_error(e, SMTP_EINVAL,
 				  "8-bit content needs 8BITMIME, which the server does not offer");
 	return 0;

@@ -7,19 +7,24 @@
 
 #include "address.h"
 
-/* Any octet >= 0x80, eight at a time. */
-static int has_8bit(const unsigned char *p, size_t len)
+/* Octets >= 0x80 and NUL octets, eight at a time. */
+static void scan_octets(const unsigned char *p, size_t len, int *eight_bit, int *nul)
 {
-	uint64_t acc = 0;
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t acc = 0, zero = 0;
 	size_t i = 0;
 	for (; i + 8 <= len; i += 8) {
 		uint64_t w;
 		memcpy(&w, p + i, 8);
 		acc |= w;
+		zero |= (w - ones) & ~w & highs;
 	}
-	for (; i < len; i++)
+	for (; i < len; i++) {
 		acc |= p[i];
-	return (acc & 0x8080808080808080ull) != 0;
+		zero |= p[i] == 0;
+	}
+	*eight_bit = (acc & highs) != 0;
+	*nul = zero != 0;
 }
 
 /* RFC 5321 4.5.3.1.6: a line (ended by LF, or a lone CR) over 998 octets. */
@@ -47,7 +52,11 @@ int smtpi_envelope_scan(smtp_message *m)
 	m->eight_bit = 0;
 	if (!m->data)
 		return 0;
-	m->eight_bit = has_8bit(m->data, m->data_len);
+	int nul;
+	scan_octets(m->data, m->data_len, &m->eight_bit, &nul);
+	/* RFC 5322 2.3 / RFC 6152 2: text never carries NUL; only binary content may */
+	if (nul && m->body_type != SMTP_BODY_BINARYMIME)
+		return SMTP_EINVAL;
 	if (m->body_type != SMTP_BODY_BINARYMIME && !m->long_lines &&
 	    long_line(m->data, m->data_len))
 		return SMTP_EINVAL;

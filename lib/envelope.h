@@ -6,8 +6,9 @@
 
 #include "engine.h"
 
-/* At submit: scans in-memory content once for 8-bit octets and over-long lines.
-   Returns 0 or SMTP_EINVAL (a line over 998 octets without allow_long_lines). */
+/* At submit: scans in-memory content once for 8-bit and NUL octets and over-long
+   lines. Returns 0 or SMTP_EINVAL (a NUL octet in text content, a line over 998
+   octets without allow_long_lines). */
 int smtpi_envelope_scan(smtp_message *m);
 /* Before the first MAIL: what the server's extensions allow. Returns 0, or the
    local error with its reason in why: SMTP_EUTF8, SMTP_ESIZE, SMTP_ENOTLS (REQUIRETLS),

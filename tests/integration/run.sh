@@ -20,7 +20,7 @@ stop_all() {
     done
     [ -f "$R/pf/postfix.pid" ] && bash "$servers/postfix.sh" stop "$R/pf" || true
     [ -f "$R/pf/dovecot.pid" ] && bash "$servers/dovecot.sh" stop "$R/pf" || true
-    for s in pfsink sink sink-reject sink-defer sink-drop; do
+    for s in pfsink sink sink-reject sink-defer sink-drop sink-no8bit lmtp lmtp-unix lmtp-reject; do
         [ -f "$R/$s/smtp-sink.pid" ] && sh "$servers/smtp-sink.sh" stop "$R/$s" || true
     done
     rm -rf "$R"
@@ -41,6 +41,16 @@ export SMTP_IT_SINK_REJECT_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-reje
 export SMTP_IT_SINK_DEFER_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-defer" \
     -r MAIL -b "451 4.7.1 Greylisted, try later")
 export SMTP_IT_SINK_DROP_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-drop" -q DATA)
+# it_ext: no 8BITMIME; LMTP over TCP and over a unix socket; LMTP refusing after the dot
+export SMTP_IT_SINK_NO8BIT_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-no8bit" -8)
+export SMTP_IT_SINK_NO8BIT_DIR="$R/sink-no8bit/sink"
+export SMTP_IT_LMTP_PORT=$(sh "$servers/smtp-sink.sh" start "$R/lmtp" -L)
+export SMTP_IT_LMTP_DIR="$R/lmtp/sink"
+export SMTP_IT_LMTP_SOCKET=$(sh "$servers/smtp-sink.sh" start "$R/lmtp-unix" \
+    --unix "$R/lmtp-unix/lmtp.sock" -L)
+export SMTP_IT_LMTP_SOCKET_DIR="$R/lmtp-unix/sink"
+export SMTP_IT_LMTP_REJECT_PORT=$(sh "$servers/smtp-sink.sh" start "$R/lmtp-reject" \
+    -L -f . -B "552 5.2.2 Mailbox full")
 export SMTP_IT_AIO_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio" --smtputf8)
 export SMTP_IT_AIO_DIR="$R/aio/aiosmtpd"
 export SMTP_IT_AIOTLS_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-tls" \
@@ -85,7 +95,8 @@ export SMTP_IT_PYTHON=/usr/bin/python3
 
 passed=0
 failed=0
-for t in "$build"/tests/it_*; do
+# IT_ONLY=it_ext runs only that test binary (the servers all start anyway)
+for t in "$build"/tests/${IT_ONLY:-it_*}; do
     [ -x "$t" ] || continue
     for mode in 0 1; do
         if SMTP_IT_NONBLOCKING=$mode ${RUNNER:-} "$t"; then

@@ -12,6 +12,12 @@ PORTFILE.tmp then rename), serves exactly one connection following SCENARIO, app
 every byte the client sent to PORTFILE.log (raw; notes of the server itself are lines
 starting with "#", e.g. "#VIOLATION ..."), and exits by itself: after the client
 closed, or after at most HARD_TIMEOUT seconds in any case.
+
+The extension scenarios in CONN_SETUP (limits, bdat_binary, bdat_refuse; for
+tests/integration/it_ext.c) instead log each client line prefixed with its connection
+number ("2> MAIL FROM:<...>"), with "#CONNECTION N" before each connection, store BDAT
+payloads to PORTFILE.data instead of logging them, and serve up to N connections one
+after another (limits: 3).
 """
 import os
 import select
@@ -386,12 +392,161 @@ def nul_in_reply(c):
     serve(c, greeting=b"220 hello\0world\r\n")
 
 
+# ---- ESMTP extension scenarios (tests/integration/it_ext.c) ----
+# These log line by line, each client line prefixed with its connection number
+# ("1> MAIL FROM:<...>"), BDAT payloads not logged but stored to PORTFILE.data.
+
+class LineConn(Conn):
+    """A Conn that logs whole client lines with the connection number instead of
+    raw bytes, and reads BDAT payloads without logging them."""
+
+    number = 1
+    datapath = None
+
+    def _fill(self):
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def readline(self):
+        line = Conn.readline(self)
+        if line is not None:
+            self.log.write(b"%d> " % self.number + line)
+        return line
+
+    def read_exact(self, n, out):
+        """Reads n payload octets into the file out; False when the client left."""
+        while n > 0:
+            if not self.buf and (self.eof or not self._fill()):
+                return False
+            take = self.buf[:n]
+            self.buf = self.buf[len(take):]
+            out.write(take)
+            n -= len(take)
+        return True
+
+
+def limits(c):
+    """RFC 9422 LIMITS: RCPTMAX=50 MAILMAX=2; accepts everything, notes violations."""
+    c.mails = 0
+
+    def mail(c, line):
+        c.mails += 1
+        c.rcpts = 0
+        if c.mails > 2:
+            c.note("VIOLATION: MAIL number %d on connection %d (MAILMAX=2)"
+                   % (c.mails, c.number))
+        c.reply(b"250 2.1.0 Ok\r\n")
+
+    def rcpt(c, line):
+        c.rcpts += 1
+        if c.rcpts > 50:
+            c.note("VIOLATION: RCPT number %d in one transaction (RCPTMAX=50)" % c.rcpts)
+        c.reply(b"250 2.1.5 Ok\r\n")
+    serve(c, caps=("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME",
+                   "LIMITS RCPTMAX=50 MAILMAX=2"), MAIL=mail, RCPT=rcpt)
+
+
+def bdat_server(c, caps, refuse_chunk=0):
+    """CHUNKING (RFC 3030): stores each transaction's payload to PORTFILE.data;
+    refuse_chunk N > 0 answers the N-th chunk with 554."""
+    state = {"out": None, "chunks": 0, "failed": False}
+
+    def reset():
+        if state["out"]:
+            state["out"].close()
+        state["out"] = open(c.datapath, "wb")
+        state["chunks"] = 0
+        state["failed"] = False
+
+    def mail(c, line):
+        reset()
+        c.reply(b"250 2.1.0 Ok\r\n")
+
+    def bdat(c, line):
+        parts = line.split()
+        try:
+            size = int(parts[1])
+        except (IndexError, ValueError):
+            c.reply(b"501 5.5.4 Syntax: BDAT size [LAST]\r\n")
+            return None
+        last = len(parts) > 2 and parts[2].upper() == b"LAST"
+        if state["out"] is None:
+            reset()
+        if not c.read_exact(size, state["out"]):
+            return STOP
+        state["chunks"] += 1
+        c.log.write(b"#payload %d octets\n" % size)
+        if state["failed"]:
+            c.reply(b"503 5.5.1 Error: transaction already failed\r\n")
+        elif refuse_chunk and state["chunks"] == refuse_chunk:
+            state["failed"] = True
+            c.reply(b"554 5.6.0 Chunk refused\r\n")
+        elif last:
+            state["out"].flush()
+            c.reply(b"250 2.0.0 Ok: queued as FAKE42\r\n")
+        else:
+            c.reply(b"250 2.0.0 %d octets received\r\n" % size)
+        return None
+
+    def rset(c, line):
+        state["failed"] = False
+        c.reply(b"250 2.0.0 Ok\r\n")
+    try:
+        serve(c, caps=caps, MAIL=mail, BDAT=bdat, RSET=rset)
+    finally:
+        if state["out"]:
+            state["out"].close()
+
+
+def bdat_binary(c):
+    bdat_server(c, ("PIPELINING", "CHUNKING", "BINARYMIME", "8BITMIME", "SIZE 52428800",
+                    "ENHANCEDSTATUSCODES"))
+
+
+def bdat_refuse(c):
+    # no PIPELINING: the client must wait for each chunk's reply (RFC 3030 4)
+    c.lockstep = True
+    bdat_server(c, ("CHUNKING", "8BITMIME", "SIZE 52428800", "ENHANCEDSTATUSCODES"),
+                refuse_chunk=2)
+
+
+def lmtp_mixed(c):
+    """LMTP (RFC 2033): after the dot, one reply per accepted recipient: 250, 452, 552."""
+    def data(c, line):
+        c.reply(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+        if not c.read_body():
+            return STOP
+        c.reply(b"250 2.1.5 <one@example.org> delivered\r\n"
+                b"452 4.2.2 <two@example.org> mailbox full, try later\r\n"
+                b"552 5.2.2 <three@example.org> over quota\r\n")
+        return None
+    serve(c, caps=("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME"),
+          LHLO=h_ehlo(("PIPELINING", "ENHANCEDSTATUSCODES", "8BITMIME")), DATA=data)
+
+
+# scenario -> (connections served one after another, connection class)
+CONN_SETUP = {
+    "limits": (3, LineConn),
+    "bdat_binary": (1, LineConn),
+    "bdat_refuse": (1, LineConn),
+}
+NEXT_ACCEPT_TIMEOUT = 3  # seconds to wait for a further connection
+
+
 SCENARIOS = {f.__name__: f for f in (
     garbage_greeting, endless_line, too_many_lines, bad_code, mixed_codes,
     drop_in_reply, drop_after_data, stall_greeting, stall_data, starttls_injection,
     no_starttls, greeting_554, shutdown_421, reply_without_command, helo_fallback,
     lockstep, pipelining_bytewise, pipelining_burst, midgroup_4xx, stall_tls,
-    stall_body_reply, drop_mid_reply_rcpt, huge_multiline_then_ok, nul_in_reply)}
+    stall_body_reply, drop_mid_reply_rcpt, huge_multiline_then_ok, nul_in_reply,
+    limits, bdat_binary, bdat_refuse, lmtp_mixed)}
 
 
 def main():
@@ -413,6 +568,8 @@ def main():
         f.write("%d\n" % srv.getsockname()[1])
     os.rename(tmp, portfile)
 
+    if scenario in CONN_SETUP:
+        return serve_several(srv, scenario, portfile, logpath)
     srv.settimeout(ACCEPT_TIMEOUT)
     try:
         sock, _ = srv.accept()
@@ -428,6 +585,32 @@ def main():
         c.note("ERROR %r" % (ex,))
     finally:
         c.finish()
+    return 0
+
+
+def serve_several(srv, scenario, portfile, logpath):
+    """CONN_SETUP scenarios: up to N connections one after another, each numbered."""
+    count, cls = CONN_SETUP[scenario]
+    srv.settimeout(ACCEPT_TIMEOUT)
+    for number in range(1, count + 1):
+        try:
+            sock, _ = srv.accept()
+        except OSError:
+            break
+        sock.settimeout(READ_TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c = cls(sock, logpath)
+        c.number = number
+        c.datapath = portfile + ".data"
+        c.note("CONNECTION %d" % number)
+        try:
+            SCENARIOS[scenario](c)
+        except Exception as ex:  # noqa: BLE001 - a test helper reports, never crashes
+            c.note("ERROR %r" % (ex,))
+        finally:
+            c.finish()
+        srv.settimeout(NEXT_ACCEPT_TIMEOUT)
+    srv.close()
     return 0
 
 

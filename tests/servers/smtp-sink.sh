@@ -1,5 +1,7 @@
 #!/bin/sh
 # smtp-sink.sh start RUNDIR [extra smtp-sink options...]   -> prints the port
+# smtp-sink.sh start RUNDIR --unix PATH [options...]  -> listens on the unix socket PATH
+#                                                     instead, prints PATH
 # smtp-sink.sh stop RUNDIR
 #
 # Runs Postfix's smtp-sink on 127.0.0.1:<free port>, capturing every transaction to
@@ -44,6 +46,12 @@ start)
     fi
     sink=$(find_sink)
     mkdir -p "$rundir/sink"
+    unix_path=
+    if [ $# -ge 2 ] && [ "$1" = --unix ]; then
+        unix_path=$2
+        shift 2
+        rm -f "$unix_path"
+    fi
     if [ "$(id -u)" = 0 ]; then
         # smtp-sink refuses to run as root; chroot into the dump directory (done as
         # root, before dropping privileges) so the run directory's parents need not
@@ -52,6 +60,24 @@ start)
         set -- -u nobody -R "$rundir/sink" -d "/%Y%m%d%H%M%S." "$@"
     else
         set -- -d "$rundir/sink/%Y%m%d%H%M%S." "$@"
+    fi
+    if [ -n "$unix_path" ]; then
+        # the socket is created before the chroot and the switch to nobody
+        TZ=UTC "$sink" "$@" "unix:$unix_path" 128 </dev/null >"$rundir/smtp-sink.log" 2>&1 &
+        pid=$!
+        echo "$pid" > "$pidfile"
+        i=0
+        while [ ! -S "$unix_path" ] && [ $i -lt 100 ] && pid_alive "$pid"; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        if [ ! -S "$unix_path" ] || ! pid_alive "$pid"; then
+            cat "$rundir/smtp-sink.log" >&2 || true
+            kill_pidfile "$pidfile"
+            die "smtp-sink did not start on $unix_path"
+        fi
+        echo "$unix_path"
+        exit 0
     fi
     port=$(free_port 127.0.0.1)
     # TZ=UTC: the chroot has no zoneinfo
