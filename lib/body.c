@@ -28,13 +28,10 @@ static size_t min_size(size_t a, size_t b)
 	return a < b ? a : b;
 }
 
-/* Records 8-bit and NUL octets in p[0..n). */
-static void scan_flags(struct smtpi_body *b, const unsigned char *p, size_t n)
+void smtpi_body_scan(const unsigned char *p, size_t n, int *eight_bit, int *nul)
 {
 	uint64_t high = 0, zero = 0;
 	size_t i = 0;
-	if (b->eight_bit && b->nul)
-		return;
 	for (; i + 8 <= n; i += 8) {
 		uint64_t w = load64(p + i);
 		high |= w;
@@ -44,10 +41,19 @@ static void scan_flags(struct smtpi_body *b, const unsigned char *p, size_t n)
 		high |= p[i];
 		zero |= p[i] == 0;
 	}
-	if (high & HIGHS)
-		b->eight_bit = 1;
-	if (zero)
-		b->nul = 1;
+	*eight_bit = (high & HIGHS) != 0;
+	*nul = zero != 0;
+}
+
+/* Records 8-bit and NUL octets in p[0..n). */
+static void scan_flags(struct smtpi_body *b, const unsigned char *p, size_t n)
+{
+	if (b->eight_bit && b->nul)
+		return;
+	int eight, nul;
+	smtpi_body_scan(p, n, &eight, &nul);
+	b->eight_bit |= eight;
+	b->nul |= nul;
 }
 
 /* Length of the run of p[0..n) before the first CR or LF; records the 8-bit and NUL

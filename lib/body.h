@@ -30,6 +30,9 @@ struct smtpi_body {
 
 void smtpi_body_init(struct smtpi_body *b, unsigned flags);
 
+/* Whether p[0..n) holds octets >= 0x80, and NUL octets (a word at a time). */
+void smtpi_body_scan(const unsigned char *p, size_t n, int *eight_bit, int *nul);
+
 /* Encodes src into dst: lone LF and lone CR become CRLF; with DOTSTUFF a '.' that
    begins a line is doubled. Stops when src is used up or dst is nearly full; sets
    *consumed and *written. dstcap must be >= SMTPI_BODY_MIN_ROOM. Returns 0, or

@@ -7,26 +7,6 @@
 
 #include "address.h"
 
-/* Octets >= 0x80 and NUL octets, eight at a time. */
-static void scan_octets(const unsigned char *p, size_t len, int *eight_bit, int *nul)
-{
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-	uint64_t acc = 0, zero = 0;
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		acc |= w;
-		zero |= (w - ones) & ~w & highs;
-	}
-	for (; i < len; i++) {
-		acc |= p[i];
-		zero |= p[i] == 0;
-	}
-	*eight_bit = (acc & highs) != 0;
-	*nul = zero != 0;
-}
-
 /* RFC 5321 4.5.3.1.6: a line (ended by LF, or a lone CR) over 998 octets. */
 static int long_line(const unsigned char *p, size_t len)
 {
@@ -53,7 +33,7 @@ int smtpi_envelope_scan(smtp_message *m)
 	if (!m->data)
 		return 0;
 	int nul;
-	scan_octets(m->data, m->data_len, &m->eight_bit, &nul);
+	smtpi_body_scan(m->data, m->data_len, &m->eight_bit, &nul);
 	/* RFC 5322 2.3 / RFC 6152 2: text never carries NUL; only binary content may */
 	if (nul && m->body_type != SMTP_BODY_BINARYMIME)
 		return SMTP_EINVAL;
