@@ -5,6 +5,7 @@
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
 DESTDIR ?=
 CC ?= cc
 BUILD ?= build
@@ -19,12 +20,14 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -Ilib
 LIB_CFLAGS = $(ALL_CFLAGS) -DSMTP_BUILDING -fPIC -fvisibility=hidden
 LIBS = -lssl -lcrypto -lidn2 -lunistring -lpthread
 
-LIB_SRCS = $(sort $(wildcard lib/*.c))
+LIB_SRCS = $(sort $(wildcard lib/*/*.c))
 LIB_OBJS = $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
+LIB_HDRS = $(wildcard lib/*/*.h) include/smtp.h
 SHARED = $(BUILD)/libsmtp.so.$(VERSION)
 STATIC = $(BUILD)/libsmtp.a
 
-EXAMPLES = $(BUILD)/examples/smtp-send $(BUILD)/examples/nonblocking \
+TOOLS = $(BUILD)/tools/smtp-send
+EXAMPLES = $(BUILD)/examples/nonblocking \
            $(BUILD)/examples/libevent-send $(BUILD)/examples/libuv-send
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -33,17 +36,19 @@ FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 INTEG_SRCS = $(sort $(wildcard tests/integration/it_*.c))
 INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 
-.PHONY: all lib examples tests check check-unit check-fuzz check-integration \
+.PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
         check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
         install clean
 
-all: lib examples
+all: lib tools examples
 
 lib: $(SHARED) $(STATIC)
 
+tools: $(TOOLS)
+
 examples: $(EXAMPLES)
 
-$(BUILD)/lib/%.o: lib/%.c lib/*.h include/smtp.h
+$(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
@@ -56,6 +61,10 @@ $(SHARED): $(LIB_OBJS) lib/smtp.map
 $(STATIC): $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJS)
+
+$(BUILD)/tools/%: tools/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -82,7 +91,7 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c tests/integration/*.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
-tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) examples
+tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) tools examples
 
 deps:
 	@sh tests/deps.sh
@@ -128,8 +137,9 @@ bench: deps all
 fuzz:
 	@sh tests/fuzz/run-fuzzers.sh
 
-install: lib
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+install: lib tools
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)/
 	install -m 644 include/smtp.h $(DESTDIR)$(INCLUDEDIR)/smtp.h
 	install -d $(DESTDIR)$(INCLUDEDIR)/smtp
 	install -m 644 include/smtp/*.h $(DESTDIR)$(INCLUDEDIR)/smtp/

@@ -1,6 +1,6 @@
 #!/bin/sh
 # `make demo`: starts a local aiosmtpd with STARTTLS and AUTH on a loopback port
-# (certificates made for the occasion), sends a message through examples/smtp-send,
+# (certificates made for the occasion), sends a message through tools/smtp-send,
 # prints the report, shows what the server received, and stops the server by PID.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -31,13 +31,13 @@ MSG
 
 echo "== smtp-send --url smtp://localhost:$port --user demo@example.test --password-file ... --ca-file ca.pem --trace"
 status=0
-"$build/examples/smtp-send" --url "smtp://localhost:$port" \
+"$build/tools/smtp-send" --url "smtp://localhost:$port" \
     --from demo@example.test --to someone@example.test --to unknown@example.test \
     --user demo@example.test --password-file "$R/password" \
     --ca-file "$R/certs/ca.pem" --trace < "$R/message.eml" || status=$?
 echo "== smtp-send exit status: $status (1 = sent to some recipients: unknown@ was refused on purpose)"
 echo "== the same report as JSON"
-"$build/examples/smtp-send" --url "smtp://localhost:$port" \
+"$build/tools/smtp-send" --url "smtp://localhost:$port" \
     --from demo@example.test --to someone@example.test \
     --user demo@example.test --password-file "$R/password" \
     --ca-file "$R/certs/ca.pem" --json < "$R/message.eml" || status=$?

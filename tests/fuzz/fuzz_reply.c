@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reply.h"
+#include "wire/reply.h"
 #include "smtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

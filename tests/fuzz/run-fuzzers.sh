@@ -11,7 +11,7 @@ flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I$top/
 for src in "$here"/fuzz_*.c; do
     name=$(basename "$src" .c)
     target=${name#fuzz_}
-    clang $flags -o "$out/$name" "$src" "$top"/lib/*.c -lssl -lcrypto -lidn2 -lunistring -lpthread
+    clang $flags -o "$out/$name" "$src" "$top"/lib/*/*.c -lssl -lcrypto -lidn2 -lunistring -lpthread
     mkdir -p "$out/corpus-$target"
     cp "$here/corpus/$target"/* "$out/corpus-$target/"
     echo "== $name for $secs s"

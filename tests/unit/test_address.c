@@ -1,7 +1,7 @@
 /* Mailbox syntax, IDNA, xtext and the control-character check. */
 #include <stdlib.h>
 
-#include "address.h"
+#include "wire/address.h"
 #include "check.h"
 #include "smtp.h"
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "body.h"
+#include "wire/body.h"
 #include "check.h"
 #include "smtp.h"
 

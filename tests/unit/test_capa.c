@@ -1,5 +1,5 @@
 /* Unit tests for the EHLO capability parser (lib/capa.c). */
-#include "capa.h"
+#include "wire/capa.h"
 #include "check.h"
 
 static struct smtpi_capa capa;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "engine.h"
+#include "engine/engine.h"
 
 #define MAIL_A "MAIL FROM:<a@x.test>\r\n"
 #define RCPT(x) "RCPT TO:<" x ">\r\n"

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "reply.h"
+#include "wire/reply.h"
 #include "smtp.h"
 
 /* What one parse of an input produced. */

@@ -2,10 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "wire/base64.h"
 #include "check.h"
-#include "sasl.h"
-#include "saslprep.h"
+#include "sasl/sasl.h"
+#include "sasl/saslprep.h"
 #include "smtp.h"
 
 /* Decodes base64 text to a NUL-terminated string (NULL when malformed). */

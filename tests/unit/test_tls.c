@@ -17,7 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "check.h"
-#include "tls.h"
+#include "net/tls.h"
 
 static const char *certdir;
 

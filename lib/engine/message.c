@@ -1,0 +1,241 @@
+/* Messages: envelope and content setters. */
+#include "engine/message.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/address.h"
+
+smtp_message *smtp_message_new(void)
+{
+	return calloc(1, sizeof(smtp_message));
+}
+
+void smtp_message_free(smtp_message *m)
+{
+	if (!m)
+		return;
+	free(m->from);
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		free(m->rcpts[i]);
+		free(m->orcpt[i]);
+	}
+	free(m->rcpts);
+	free(m->rcpt_flags);
+	free(m->notify);
+	free(m->orcpt);
+	free(m->envid);
+	smtpi_report_reset(&m->report);
+	free(m);
+}
+
+static int busy(const smtp_message *m)
+{
+	return m->cursor != SMTPI_MSG_IDLE && m->cursor != SMTPI_MSG_DONE;
+}
+
+/* Checks a mailbox and returns a copy without angle brackets. */
+static int copy_mailbox(const char *mailbox, int allow_null, char **out, unsigned *flags)
+{
+	if (!mailbox)
+		return SMTP_EINVAL;
+	size_t start, len;
+	int rc = smtpi_address_check(mailbox, allow_null, flags, &start, &len, NULL);
+	if (rc)
+		return rc;
+	*out = strndup(mailbox + start, len);
+	return *out ? 0 : SMTP_ENOMEM;
+}
+
+int smtp_message_set_from(smtp_message *m, const char *mailbox)
+{
+	if (!m || busy(m))
+		return m ? SMTP_ESTATE : SMTP_EINVAL;
+	char *copy;
+	unsigned flags;
+	int rc = copy_mailbox(mailbox, 1, &copy, &flags);
+	if (rc)
+		return rc;
+	free(m->from);
+	m->from = copy;
+	m->from_flags = flags;
+	return 0;
+}
+
+/* Grows the per-recipient arrays to hold n more. */
+static int grow_rcpts(smtp_message *m)
+{
+	if (m->nrcpts < m->rcpt_cap)
+		return 0;
+	size_t cap = m->rcpt_cap ? m->rcpt_cap * 2 : 4;
+	char **r = realloc(m->rcpts, cap * sizeof *r);
+	if (r)
+		m->rcpts = r;
+	unsigned *f = r ? realloc(m->rcpt_flags, cap * sizeof *f) : NULL;
+	if (f)
+		m->rcpt_flags = f;
+	unsigned *n = f ? realloc(m->notify, cap * sizeof *n) : NULL;
+	if (n)
+		m->notify = n;
+	char **o = n ? realloc(m->orcpt, cap * sizeof *o) : NULL;
+	if (o)
+		m->orcpt = o;
+	if (!o)
+		return SMTP_ENOMEM;
+	m->rcpt_cap = cap;
+	return 0;
+}
+
+/* RFC 3461 4.1: NEVER stands alone. */
+static int notify_ok(unsigned notify)
+{
+	unsigned all = SMTP_NOTIFY_NEVER | SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_FAILURE |
+		       SMTP_NOTIFY_DELAY;
+	return (notify & ~all) == 0 && !((notify & SMTP_NOTIFY_NEVER) && notify != SMTP_NOTIFY_NEVER);
+}
+
+int smtp_message_add_rcpt_dsn(smtp_message *m, const char *mailbox, unsigned notify,
+			      const char *orcpt)
+{
+	if (!m || busy(m))
+		return m ? SMTP_ESTATE : SMTP_EINVAL;
+	if (!notify_ok(notify))
+		return SMTP_EINVAL;
+	char *copy, *ocopy = NULL;
+	unsigned flags, oflags;
+	int rc = copy_mailbox(mailbox, 0, &copy, &flags);
+	if (rc)
+		return rc;
+	if (orcpt && (rc = copy_mailbox(orcpt, 0, &ocopy, &oflags)) != 0) {
+		free(copy);
+		return rc;
+	}
+	if (grow_rcpts(m)) {
+		free(copy);
+		free(ocopy);
+		return SMTP_ENOMEM;
+	}
+	m->rcpts[m->nrcpts] = copy;
+	m->rcpt_flags[m->nrcpts] = flags;
+	m->notify[m->nrcpts] = notify;
+	m->orcpt[m->nrcpts] = ocopy;
+	m->nrcpts++;
+	return 0;
+}
+
+int smtp_message_add_rcpt(smtp_message *m, const char *mailbox)
+{
+	return smtp_message_add_rcpt_dsn(m, mailbox, 0, NULL);
+}
+
+int smtp_message_set_body_type(smtp_message *m, smtp_body_type type)
+{
+	if (!m || (unsigned)type > SMTP_BODY_BINARYMIME)
+		return SMTP_EINVAL;
+	m->body_type = type;
+	return 0;
+}
+
+int smtp_message_set_size_hint(smtp_message *m, uint64_t size)
+{
+	if (!m)
+		return SMTP_EINVAL;
+	m->size_hint = size;
+	return 0;
+}
+
+int smtp_message_set_dsn(smtp_message *m, smtp_dsn_ret ret, const char *envid, int required)
+{
+	if (!m || (unsigned)ret > SMTP_DSN_RET_HDRS)
+		return SMTP_EINVAL;
+	/* RFC 3461 4.4: ENVID is printable ASCII, at most 100 characters */
+	if (envid) {
+		size_t n = strlen(envid);
+		if (n == 0 || n > 100)
+			return SMTP_EINVAL;
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)envid[i] < 0x20 || (unsigned char)envid[i] > 0x7e)
+				return SMTP_EINVAL;
+	}
+	char *copy = envid ? strdup(envid) : NULL;
+	if (envid && !copy)
+		return SMTP_ENOMEM;
+	free(m->envid);
+	m->envid = copy;
+	m->dsn_ret = ret;
+	m->dsn_required = required != 0;
+	return 0;
+}
+
+int smtp_message_set_requiretls(smtp_message *m, int on)
+{
+	if (!m)
+		return SMTP_EINVAL;
+	m->requiretls = on != 0;
+	return 0;
+}
+
+int smtpi_message_wants_dsn(const smtp_message *m)
+{
+	if (m->dsn_ret || m->envid)
+		return 1;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (m->notify[i] || m->orcpt[i])
+			return 1;
+	return 0;
+}
+
+int smtp_message_set_data(smtp_message *m, const void *data, size_t len)
+{
+	if (!m || (!data && len))
+		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
+	m->data = data;
+	m->data_len = len;
+	m->reader = NULL;
+	m->reader_ud = NULL;
+	return 0;
+}
+
+int smtp_message_set_reader(smtp_message *m, smtp_read_fn fn, void *ud)
+{
+	if (!m || !fn)
+		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
+	m->reader = fn;
+	m->reader_ud = ud;
+	m->data = NULL;
+	m->data_len = 0;
+	return 0;
+}
+
+int smtp_message_allow_long_lines(smtp_message *m, int on)
+{
+	if (!m)
+		return SMTP_EINVAL;
+	m->long_lines = on != 0;
+	return 0;
+}
+
+const smtp_report *smtp_message_report(const smtp_message *m)
+{
+	return m ? &m->report : NULL;
+}
+
+int smtpi_message_needs_utf8(const smtp_message *m)
+{
+	unsigned all = m->from_flags;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		all |= m->rcpt_flags[i];
+	return (all & SMTPI_ADDR_UTF8_LOCAL) != 0;
+}
+
+int smtpi_message_has_utf8_domain(const smtp_message *m)
+{
+	unsigned all = m->from_flags;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		all |= m->rcpt_flags[i];
+	return (all & SMTPI_ADDR_UTF8_DOMAIN) != 0;
+}

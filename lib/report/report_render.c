@@ -1,0 +1,336 @@
+/* Reports rendered for people (text) and programs (JSON, DESIGN.md's schema), and
+   the TLS and peer facts of the connection. */
+#include <stdio.h>
+#include <string.h>
+
+#include "report/report.h"
+
+/* snprintf-style output: writes what fits, counts everything. */
+struct out {
+	char *buf;
+	size_t cap;
+	size_t len;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+	if (o->len < o->cap) {
+		size_t room = o->cap - o->len;
+		memcpy(o->buf + o->len, s, n < room ? n : room);
+	}
+	o->len += n;
+}
+
+static void puts_(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void putnum(struct out *o, long v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%ld", v);
+	put(o, tmp, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	if (s[0] < 0x80)
+		return 1;
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
+	if (n == 0 || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
+	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
+		return 0;
+	return n;
+}
+
+/* A JSON string: control characters escaped, invalid UTF-8 as U+FFFD. */
+static void json_str(struct out *o, const char *s)
+{
+	if (!s) {
+		puts_(o, "null");
+		return;
+	}
+	put(o, "\"", 1);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		if (*p == '"' || *p == '\\') {
+			put(o, "\\", 1);
+			put(o, (const char *)p, 1);
+			p++;
+		} else if (*p == '\n') {
+			puts_(o, "\\n");
+			p++;
+		} else if (*p < 0x20 || *p == 0x7f) {
+			char esc[8];
+			snprintf(esc, sizeof esc, "\\u%04x", *p);
+			puts_(o, esc);
+			p++;
+		} else {
+			size_t n = utf8_len(p);
+			if (n == 0) {
+				puts_(o, "\\ufffd");
+				p++;
+			} else {
+				put(o, (const char *)p, n);
+				p += n;
+			}
+		}
+	}
+	put(o, "\"", 1);
+}
+
+static const struct smtpi_connlog *connlog(const smtp_report *r)
+{
+	return r ? r->conn : NULL;
+}
+
+const char *smtp_report_tls_version(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l && l->tls ? l->tls_info.version : NULL;
+}
+
+const char *smtp_report_tls_cipher(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l && l->tls ? l->tls_info.cipher : NULL;
+}
+
+int smtp_report_tls_resumed(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l && l->tls ? l->tls_info.resumed : 0;
+}
+
+const char *smtp_report_tls_peer_subject(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l && l->tls && l->tls_info.subject[0] ? l->tls_info.subject : NULL;
+}
+
+const char *smtp_report_tls_peer_issuer(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l && l->tls && l->tls_info.issuer[0] ? l->tls_info.issuer : NULL;
+}
+
+int smtp_report_enhanced_advertised(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l ? l->enhanced_advertised : 0;
+}
+
+const char *smtp_report_peer(const smtp_report *r)
+{
+	const struct smtpi_connlog *l = connlog(r);
+	return l ? l->peer : NULL;
+}
+
+static void json_step(struct out *o, const smtp_step *st)
+{
+	puts_(o, "{\"stage\": ");
+	json_str(o, smtp_stage_name(st->stage));
+	if (st->arg) {
+		puts_(o, ", \"arg\": ");
+		json_str(o, st->arg);
+	}
+	puts_(o, ", \"code\": ");
+	if (st->code)
+		putnum(o, st->code);
+	else
+		puts_(o, "null");
+	puts_(o, ", \"enhanced\": ");
+	json_str(o, smtp_step_enhanced(st));
+	puts_(o, ", \"text\": ");
+	json_str(o, st->text ? st->text : "");
+	if (st->error) {
+		puts_(o, ", \"error\": ");
+		json_str(o, smtp_error_name(st->error));
+	}
+	puts_(o, "}");
+}
+
+static void json_rcpt(struct out *o, const smtp_rcpt_result *rr)
+{
+	puts_(o, "{\"address\": ");
+	json_str(o, rr->address);
+	puts_(o, ", \"code\": ");
+	if (rr->code)
+		putnum(o, rr->code);
+	else
+		puts_(o, "null");
+	puts_(o, ", \"enhanced\": ");
+	json_str(o, smtp_rcpt_enhanced(rr));
+	puts_(o, ", \"text\": ");
+	json_str(o, rr->text ? rr->text : "");
+	puts_(o, rr->accepted ? ", \"accepted\": true}" : ", \"accepted\": false}");
+}
+
+static void terminate(struct out *o)
+{
+	if (o->cap)
+		o->buf[o->len < o->cap ? o->len : o->cap - 1] = '\0';
+}
+
+size_t smtp_report_json(const smtp_report *r, char *buf, size_t len)
+{
+	struct out o = {buf, len, 0};
+	if (!r) {
+		puts_(&o, "null");
+		terminate(&o);
+		return o.len;
+	}
+	puts_(&o, "{\"outcome\": ");
+	json_str(&o, smtp_outcome_name(r->outcome));
+	puts_(&o, ", \"failed_stage\": ");
+	json_str(&o, r->failed_stage ? smtp_stage_name(r->failed_stage) : NULL);
+	puts_(&o, ", \"error\": ");
+	json_str(&o, r->error ? smtp_error_name(r->error) : NULL);
+	puts_(&o, ", \"detail\": ");
+	json_str(&o, r->detail);
+	puts_(&o, ", \"peer\": ");
+	json_str(&o, smtp_report_peer(r));
+	puts_(&o, smtp_report_enhanced_advertised(r) ? ", \"enhanced_advertised\": true"
+						     : ", \"enhanced_advertised\": false");
+	puts_(&o, ", \"tls\": ");
+	if (smtp_report_tls_version(r)) {
+		puts_(&o, "{\"version\": ");
+		json_str(&o, smtp_report_tls_version(r));
+		puts_(&o, ", \"cipher\": ");
+		json_str(&o, smtp_report_tls_cipher(r));
+		puts_(&o, smtp_report_tls_resumed(r) ? ", \"resumed\": true" : ", \"resumed\": false");
+		puts_(&o, ", \"peer_subject\": ");
+		json_str(&o, smtp_report_tls_peer_subject(r));
+		puts_(&o, ", \"peer_issuer\": ");
+		json_str(&o, smtp_report_tls_peer_issuer(r));
+		puts_(&o, "}");
+	} else {
+		puts_(&o, "null");
+	}
+	puts_(&o, ",\n \"steps\": [");
+	for (size_t i = 0; i < smtp_report_count(r); i++) {
+		puts_(&o, i ? ",\n  " : "\n  ");
+		json_step(&o, smtp_report_step(r, i));
+	}
+	puts_(&o, "],\n \"recipients\": [");
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		puts_(&o, i ? ",\n  " : "\n  ");
+		json_rcpt(&o, &r->rcpts[i]);
+	}
+	puts_(&o, "],\n \"queue_id\": ");
+	json_str(&o, r->queue_id);
+	puts_(&o, "}\n");
+	terminate(&o);
+	return o.len;
+}
+
+/* Text rendering keeps the server's words but not its control characters. */
+static void text_str(struct out *o, const char *s, const char *newline)
+{
+	for (const char *p = s; p && *p; p++) {
+		if (*p == '\n')
+			puts_(o, newline);
+		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			put(o, "?", 1);
+		else
+			put(o, p, 1);
+	}
+}
+
+size_t smtp_report_text(const smtp_report *r, char *buf, size_t len)
+{
+	struct out o = {buf, len, 0};
+	if (!r) {
+		terminate(&o);
+		return 0;
+	}
+	puts_(&o, "outcome: ");
+	puts_(&o, smtp_outcome_name(r->outcome));
+	if (r->failed_stage) {
+		puts_(&o, " (failed at ");
+		puts_(&o, smtp_stage_name(r->failed_stage));
+		puts_(&o, ")");
+	}
+	puts_(&o, "\n");
+	if (r->error) {
+		puts_(&o, "error: ");
+		puts_(&o, smtp_error_name(r->error));
+		puts_(&o, ": ");
+		puts_(&o, smtp_error_text(r->error));
+		if (r->detail) {
+			puts_(&o, ": ");
+			text_str(&o, r->detail, " ");
+		}
+		puts_(&o, "\n");
+	}
+	if (smtp_report_peer(r)) {
+		puts_(&o, "peer: ");
+		puts_(&o, smtp_report_peer(r));
+		puts_(&o, "\n");
+	}
+	if (smtp_report_tls_version(r)) {
+		puts_(&o, "tls: ");
+		puts_(&o, smtp_report_tls_version(r));
+		puts_(&o, " ");
+		puts_(&o, smtp_report_tls_cipher(r));
+		puts_(&o, smtp_report_tls_resumed(r) ? " (resumed)\n" : "\n");
+	}
+	for (size_t i = 0; i < smtp_report_count(r); i++) {
+		const smtp_step *st = smtp_report_step(r, i);
+		puts_(&o, "  ");
+		puts_(&o, smtp_stage_name(st->stage));
+		if (st->arg) {
+			puts_(&o, " <");
+			text_str(&o, st->arg, " ");
+			puts_(&o, ">");
+		}
+		if (st->code) {
+			puts_(&o, ": ");
+			putnum(&o, st->code);
+			if (st->enhanced[0]) {
+				puts_(&o, " ");
+				puts_(&o, st->enhanced);
+			}
+			puts_(&o, " ");
+			text_str(&o, st->text, "\n      ");
+		} else {
+			if (st->error) {
+				puts_(&o, ": ");
+				puts_(&o, smtp_error_name(st->error));
+			}
+			if (st->text && st->text[0]) {
+				puts_(&o, st->error ? " " : ": ");
+				text_str(&o, st->text, " ");
+			}
+		}
+		puts_(&o, "\n");
+	}
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		const smtp_rcpt_result *rr = &r->rcpts[i];
+		puts_(&o, rr->accepted ? "  accepted " : "  refused  ");
+		text_str(&o, rr->address, " ");
+		if (rr->code) {
+			puts_(&o, " ");
+			putnum(&o, rr->code);
+			if (rr->enhanced[0]) {
+				puts_(&o, " ");
+				puts_(&o, rr->enhanced);
+			}
+		}
+		puts_(&o, "\n");
+	}
+	if (r->queue_id) {
+		puts_(&o, "queue id: ");
+		text_str(&o, r->queue_id, " ");
+		puts_(&o, "\n");
+	}
+	terminate(&o);
+	return o.len;
+}
