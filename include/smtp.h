@@ -78,14 +78,38 @@ typedef enum smtp_stage {
 	SMTP_STAGE_COMMAND    /* NOOP, VRFY or a raw command (smtp_command) */
 } smtp_stage;
 
-/* What became of a message (or of a connection attempt). */
+/* What became of one recipient: its verdict, decided by one reply (or one local
+   error) whose stage, code, enhanced code and text the recipient's result carries. */
+typedef enum smtp_verdict {
+	SMTP_VERDICT_PENDING = 0,  /* not decided yet */
+	SMTP_VERDICT_ACCEPTED,     /* RCPT got 2xx and the message's final reply (LMTP: this
+				      recipient's own final reply) got 2xx: record delivery */
+	SMTP_VERDICT_DEFERRED,     /* a temporary failure: a 4xx at RCPT, MAIL, DATA, BDAT or
+				      the final reply; 421, a lost or stalled connection at
+				      any stage; connect refused; a name that did not resolve
+				      for now; a server that broke the protocol: retry later */
+	SMTP_VERDICT_BOUNCED,      /* a 5xx decided it (at stage rcpt: the address itself;
+				      at mail, data or body: the message), or the server's
+				      SIZE limit (SMTP_ESIZE) or a missing SMTPUTF8
+				      (SMTP_EUTF8) found before MAIL: never retry unchanged */
+	SMTP_VERDICT_FAILED        /* no server verdict on this message: a caller error,
+				      TLS or certificate failure, credentials refused, no
+				      usable mechanism, a 5xx greeting or EHLO/HELO, a relay
+				      name that does not exist, out of memory: fix the
+				      configuration; do not count it against the recipient */
+} smtp_verdict;
+
+/* What became of a message, derived from its recipients' verdicts: SENT when all
+   were accepted, SENT_PARTIAL when some were, else DEFERRED when any was deferred,
+   else BOUNCED when any bounced, else FAILED. A connection report (which has no
+   recipients) uses the same names for the verdict its failure would give. */
 typedef enum smtp_outcome {
 	SMTP_PENDING = 0,      /* not finished yet */
 	SMTP_SENT,             /* every recipient accepted the message */
-	SMTP_SENT_PARTIAL,     /* some recipients accepted it, some refused */
-	SMTP_DEFERRED,         /* a 4xx reply: retry later */
-	SMTP_BOUNCED,          /* a 5xx reply: do not retry */
-	SMTP_LOCAL_ERROR       /* connect, TLS, timeout, protocol or caller error */
+	SMTP_SENT_PARTIAL,     /* some recipients accepted it, the others did not */
+	SMTP_DEFERRED,         /* none accepted, at least one deferred: retry later */
+	SMTP_BOUNCED,          /* none accepted or deferred, at least one bounced */
+	SMTP_FAILED            /* no server verdict: see SMTP_VERDICT_FAILED */
 } smtp_outcome;
 
 /* Directions a nonblocking session waits for (smtp_session_events). */
@@ -125,6 +149,9 @@ SMTP_API const char *smtp_lib_version(void);
 SMTP_API const char *smtp_stage_name(smtp_stage stage);
 /* The identifier of an outcome ("sent_partial") (static storage). */
 SMTP_API const char *smtp_outcome_name(smtp_outcome outcome);
+/* The identifier of a verdict ("accepted", "deferred", "bounced", "failed", or
+   "pending") (static storage). */
+SMTP_API const char *smtp_verdict_name(smtp_verdict verdict);
 
 /* ---- session ---- */
 
@@ -207,6 +234,15 @@ SMTP_API int smtp_connect(smtp_session *s);
    and why), a local error (SMTP_EINVAL for a body line over 998 octets, ...), or
    SMTP_EAGAIN in nonblocking mode. */
 SMTP_API int smtp_send(smtp_session *s, smtp_message *m);
+
+/* Ends the session at once, without QUIT and without blocking: the connection is
+   closed and every message still queued completes now (its callback runs) with
+   every undecided recipient deferred (error SMTP_ESTATE, "abandoned"); a message
+   whose final dot was already written says maybe_delivered. The settings stay, so
+   the session may connect again. For cancellation (an event loop's task cancelled,
+   a shutdown). Returns 0, SMTP_EINVAL for NULL, SMTP_ESTATE inside the message
+   callback. */
+SMTP_API int smtp_session_abandon(smtp_session *s);
 
 /* Sends QUIT, waits for its reply and closes the connection. Returns 0 (also when
    the session was not connected), or SMTP_EAGAIN in nonblocking mode. A server that
@@ -461,11 +497,16 @@ SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
 SMTP_API smtp_outcome smtp_report_outcome(const smtp_report *r);
 /* The stage that failed, or SMTP_STAGE_NONE. */
 SMTP_API smtp_stage smtp_report_failed_stage(const smtp_report *r);
-/* Why the message was not sent: SMTP_EREJECTED when the server refused it (its
-   reply is in the steps), another smtp_err for a local failure; 0 when sent, sent
-   partially (the recipients' results say who refused, as DESIGN.md's JSON shows)
-   or pending. */
+/* What smtp_send returned for this message: 0 when every recipient was accepted;
+   SMTP_EREJECTED when a server reply refused the message or a recipient (see the
+   recipients' results); otherwise the local error that decided the outcome
+   (SMTP_ECLOSED for 421 or a lost connection, SMTP_ETIMEDOUT, SMTP_EAUTH, ...). 0
+   while pending. For a connection report: the error that ended the connection. */
 SMTP_API int smtp_report_error(const smtp_report *r);
+/* 1 when the connection was lost or stalled after the message's final dot or BDAT
+   LAST was written and before its reply arrived (RFC 1047): the recipients are
+   deferred, and a retry may deliver the message twice. */
+SMTP_API int smtp_report_maybe_delivered(const smtp_report *r);
 /* The OS, OpenSSL or libidn2 reason for the local error, or NULL. */
 SMTP_API const char *smtp_report_error_detail(const smtp_report *r);
 /* The id the server gave the message in its final reply ("queued as X"), or NULL. */
@@ -496,6 +537,10 @@ SMTP_API const char *smtp_step_enhanced(const smtp_step *st);
 SMTP_API const char *smtp_step_text(const smtp_step *st);
 /* The local error of this step, or 0. */
 SMTP_API int smtp_step_error(const smtp_step *st);
+/* Microseconds from the moment the step's command was written (for the greeting:
+   the connection was up; for CONNECT and TLS: the attempt began) to its reply, or -1
+   when there is no such interval (a local note). */
+SMTP_API int64_t smtp_step_elapsed_us(const smtp_step *st);
 
 /* Number of recipients, and recipient i's result (NULL when out of range). */
 SMTP_API size_t smtp_report_rcpt_count(const smtp_report *r);
@@ -504,8 +549,18 @@ SMTP_API const char *smtp_rcpt_address(const smtp_rcpt_result *rr);
 SMTP_API int smtp_rcpt_code(const smtp_rcpt_result *rr);
 SMTP_API const char *smtp_rcpt_enhanced(const smtp_rcpt_result *rr);
 SMTP_API const char *smtp_rcpt_text(const smtp_rcpt_result *rr);
-/* 1 when the server accepted this recipient (RCPT got 2xx and the message went). */
+/* 1 only when the verdict is SMTP_VERDICT_ACCEPTED. */
 SMTP_API int smtp_rcpt_accepted(const smtp_rcpt_result *rr);
+/* The recipient's verdict (SMTP_VERDICT_PENDING for NULL or while undecided). The
+   code, enhanced code, text, stage and error of the result are those of the reply
+   or local error that decided it. */
+SMTP_API smtp_verdict smtp_rcpt_verdict(const smtp_rcpt_result *rr);
+/* The stage of the reply or local error that decided the verdict (SMTP_STAGE_BODY
+   for an accepted recipient, SMTP_STAGE_RCPT for an address refused at RCPT). */
+SMTP_API smtp_stage smtp_rcpt_stage(const smtp_rcpt_result *rr);
+/* 0 when accepted; SMTP_EREJECTED when a 4xx or 5xx reply decided the verdict;
+   SMTP_ECLOSED for 421 or a lost connection; otherwise the local error. */
+SMTP_API int smtp_rcpt_error(const smtp_rcpt_result *rr);
 
 /* Renders the report as JSON (DESIGN.md's schema) into buf, NUL-terminated.
    Returns the length the whole JSON needs (excluding the NUL), like snprintf: a

@@ -106,7 +106,7 @@ int smtpi_auth_reply(struct smtpi_engine *e, const struct smtpi_reply *r)
 			/* RFC 4954 4: cancel the exchange with "*"; the server answers 501. */
 			smtpi_engine_log(e, SMTP_STAGE_AUTH, NULL, r, SMTP_EAUTH);
 			if (e->sasl.error)
-				smtpi_report_fail(e->session_report, SMTP_LOCAL_ERROR, SMTP_STAGE_AUTH,
+				smtpi_report_fail(e->session_report, SMTP_FAILED, SMTP_STAGE_AUTH,
 						  SMTP_EAUTH, e->sasl.error);
 			smtpi_sasl_clear(&e->sasl);
 			e->sasl_active = 0;

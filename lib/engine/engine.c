@@ -28,7 +28,7 @@ static void end_sasl(struct smtpi_engine *e)
 
 void smtpi_engine_free(struct smtpi_engine *e)
 {
-	smtpi_tx_fail_all(e, SMTP_LOCAL_ERROR, SMTP_STAGE_NONE, SMTP_ESTATE,
+	smtpi_tx_fail_all(e, SMTP_FAILED, SMTP_STAGE_NONE, SMTP_ESTATE,
 			  "session freed", NULL);
 	end_sasl(e);
 	smtpi_capa_clear(&e->capa);
@@ -221,7 +221,7 @@ static smtp_outcome outcome_of(int code)
 void smtpi_engine_refuse(struct smtpi_engine *e, smtp_stage stage,
 			 const struct smtpi_reply *reply, int err, const char *detail)
 {
-	smtp_outcome oc = reply && reply->code >= 400 ? outcome_of(reply->code) : SMTP_LOCAL_ERROR;
+	smtp_outcome oc = reply && reply->code >= 400 ? outcome_of(reply->code) : SMTP_FAILED;
 	if (!e->error)
 		e->error = err;
 	end_sasl(e);
@@ -246,8 +246,8 @@ void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail)
 		e->error = err;
 	end_sasl(e);
 	if (!e->session_report->error)
-		smtpi_report_fail(e->session_report, SMTP_LOCAL_ERROR, stage, err, detail);
-	smtpi_tx_fail_all(e, SMTP_LOCAL_ERROR, stage, err, detail, NULL);
+		smtpi_report_fail(e->session_report, SMTP_FAILED, stage, err, detail);
+	smtpi_tx_fail_all(e, SMTP_FAILED, stage, err, detail, NULL);
 	e->phase = SMTPI_PH_CLOSED;
 	e->pend_count = 0;
 	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));

@@ -190,7 +190,7 @@ static int send_mail(struct smtpi_engine *e, smtp_message *m)
 		if (err == SMTP_ENOMEM)
 			return err;
 		if (err) {
-			smtpi_report_fail(&m->report, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, err, why);
+			smtpi_report_fail(&m->report, SMTP_FAILED, SMTP_STAGE_MAIL, err, why);
 			smtpi_tx_finish(e, m);
 			return 0;
 		}

@@ -63,8 +63,17 @@ const char *smtp_stage_name(smtp_stage stage)
 const char *smtp_outcome_name(smtp_outcome outcome)
 {
 	static const char *const names[] = {
-		"pending", "sent", "sent_partial", "deferred", "bounced", "local_error",
+		"pending", "sent", "sent_partial", "deferred", "bounced", "failed",
 	};
 	unsigned i = (unsigned)outcome;
+	return i < sizeof names / sizeof names[0] ? names[i] : "pending";
+}
+
+const char *smtp_verdict_name(smtp_verdict verdict)
+{
+	static const char *const names[] = {
+		"pending", "accepted", "deferred", "bounced", "failed",
+	};
+	unsigned i = (unsigned)verdict;
 	return i < sizeof names / sizeof names[0] ? names[i] : "pending";
 }

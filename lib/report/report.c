@@ -74,6 +74,7 @@ struct smtp_step *smtpi_report_add(struct smtp_report *r, smtp_stage stage, cons
 	memset(st, 0, sizeof *st);
 	st->stage = stage;
 	st->error = error;
+	st->elapsed_us = -1;
 	st->arg = dup_or_null(arg);
 	st->text = strdup(reply ? reply->text : "");
 	if ((arg && !st->arg) || !st->text) {
@@ -93,6 +94,17 @@ void smtpi_report_fail(struct smtp_report *r, smtp_outcome outcome, smtp_stage s
 {
 	r->outcome = outcome;
 	r->failed_stage = stage;
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		struct smtp_rcpt_result *rr = &r->rcpts[i];
+		int code = rr->code;
+		rr->verdict = rr->accepted ? SMTP_VERDICT_ACCEPTED
+			      : code / 100 == 4 ? SMTP_VERDICT_DEFERRED
+			      : code / 100 == 5 ? SMTP_VERDICT_BOUNCED
+			      : outcome == SMTP_DEFERRED ? SMTP_VERDICT_DEFERRED
+			      : outcome == SMTP_BOUNCED ? SMTP_VERDICT_BOUNCED : SMTP_VERDICT_FAILED;
+		rr->stage = rr->accepted ? SMTP_STAGE_BODY : code ? SMTP_STAGE_RCPT : stage;
+		rr->error = rr->accepted ? 0 : code ? SMTP_EREJECTED : error;
+	}
 	r->error = error;
 	free(r->detail);
 	r->detail = dup_or_null(detail);
@@ -258,4 +270,29 @@ const char *smtp_rcpt_text(const smtp_rcpt_result *rr)
 int smtp_rcpt_accepted(const smtp_rcpt_result *rr)
 {
 	return rr ? rr->accepted : 0;
+}
+
+smtp_verdict smtp_rcpt_verdict(const smtp_rcpt_result *rr)
+{
+	return rr ? rr->verdict : SMTP_VERDICT_PENDING;
+}
+
+smtp_stage smtp_rcpt_stage(const smtp_rcpt_result *rr)
+{
+	return rr ? rr->stage : SMTP_STAGE_NONE;
+}
+
+int smtp_rcpt_error(const smtp_rcpt_result *rr)
+{
+	return rr ? rr->error : 0;
+}
+
+int smtp_report_maybe_delivered(const smtp_report *r)
+{
+	return r ? r->maybe_delivered : 0;
+}
+
+int64_t smtp_step_elapsed_us(const smtp_step *st)
+{
+	return st ? st->elapsed_us : -1;
 }

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "smtp.h"
 #include "net/tls.h"
@@ -18,6 +19,7 @@ struct smtp_step {
 	char enhanced[12];
 	char *arg;
 	char *text;
+	int64_t elapsed_us;         /* -1: no interval */
 };
 
 struct smtp_rcpt_result {
@@ -26,6 +28,9 @@ struct smtp_rcpt_result {
 	int accepted;
 	char enhanced[12];
 	char *text;
+	smtp_verdict verdict;
+	smtp_stage stage;
+	int error;
 };
 
 /* Connection steps shared by the reports of the messages sent over one connection. */
@@ -50,6 +55,7 @@ struct smtp_report {
 	int error;
 	char *detail;
 	char *queue_id;
+	int maybe_delivered;
 };
 
 /* Empties a report, dropping its reference to the connection log. */

@@ -154,6 +154,11 @@ static void json_step(struct out *o, const smtp_step *st)
 		puts_(o, ", \"error\": ");
 		json_str(o, smtp_error_name(st->error));
 	}
+	puts_(o, ", \"us\": ");
+	if (st->elapsed_us >= 0)
+		putnum(o, (long)st->elapsed_us);
+	else
+		puts_(o, "null");
 	puts_(o, "}");
 }
 
@@ -161,6 +166,10 @@ static void json_rcpt(struct out *o, const smtp_rcpt_result *rr)
 {
 	puts_(o, "{\"address\": ");
 	json_str(o, rr->address);
+	puts_(o, ", \"verdict\": ");
+	json_str(o, smtp_verdict_name(rr->verdict));
+	puts_(o, ", \"stage\": ");
+	json_str(o, rr->stage ? smtp_stage_name(rr->stage) : NULL);
 	puts_(o, ", \"code\": ");
 	if (rr->code)
 		putnum(o, rr->code);
@@ -195,6 +204,7 @@ size_t smtp_report_json(const smtp_report *r, char *buf, size_t len)
 	json_str(&o, r->error ? smtp_error_name(r->error) : NULL);
 	puts_(&o, ", \"detail\": ");
 	json_str(&o, r->detail);
+	puts_(&o, r->maybe_delivered ? ", \"maybe_delivered\": true" : ", \"maybe_delivered\": false");
 	puts_(&o, ", \"peer\": ");
 	json_str(&o, smtp_report_peer(r));
 	puts_(&o, smtp_report_enhanced_advertised(r) ? ", \"enhanced_advertised\": true"

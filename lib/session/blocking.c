@@ -67,7 +67,7 @@ int smtp_send(smtp_session *s, smtp_message *m)
 	switch (m->report.outcome) {
 	case SMTP_SENT:
 		return 0;
-	case SMTP_LOCAL_ERROR:
+	case SMTP_FAILED:
 		return m->report.error ? m->report.error : SMTP_ESTATE;
 	case SMTP_PENDING:
 		return rc ? rc : SMTP_ESTATE;
@@ -95,4 +95,14 @@ int smtp_quit(smtp_session *s)
 	int rc = smtpi_block_until(s, is_down, NULL);
 	s->engine.quit_wanted = 0;
 	return rc == SMTP_EAGAIN ? rc : 0;
+}
+
+int smtp_session_abandon(smtp_session *s)
+{
+	if (!s)
+		return SMTP_EINVAL;
+	smtpi_engine_fail(&s->engine, SMTP_ESTATE, "abandoned");
+	smtpi_session_close(s, 0);
+	s->connect_wanted = 0;
+	return 0;
 }

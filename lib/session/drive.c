@@ -107,7 +107,7 @@ static int begin_connect(smtp_session *s)
 {
 	if (!s->host && !s->unix_path) {
 		s->connect_wanted = 0;
-		smtpi_tx_fail_all(&s->engine, SMTP_LOCAL_ERROR, SMTP_STAGE_CONNECT, SMTP_EINVAL,
+		smtpi_tx_fail_all(&s->engine, SMTP_FAILED, SMTP_STAGE_CONNECT, SMTP_EINVAL,
 				  "no server set", NULL);
 		return SMTP_EINVAL;
 	}

@@ -255,7 +255,7 @@ static void test_sink_refusals_and_drop(void)
 	m = sink_message();
 	CHECK_INT(it_send(s, m), SMTP_ECLOSED);
 	r = smtp_message_report(m);
-	CHECK_INT(smtp_report_outcome(r), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_outcome(r), SMTP_FAILED);
 	CHECK_INT(smtp_report_error(r), SMTP_ECLOSED);
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_DATA);
 	smtp_message_free(m);

@@ -498,7 +498,7 @@ static void test_pf_size_and_utf8(void)
 	trace_reset(&t);
 	CHECK_RC(it_send(s, m), SMTP_ESIZE);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_ESIZE);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_MAIL, SMTP_ESIZE);
 	CHECK(it_step(r, SMTP_STAGE_MAIL, 0) == NULL);
 	CHECK_INT(trace_count(&t, "MAIL"), 0);
 	const char *detail = smtp_report_error_detail(r);
@@ -615,7 +615,7 @@ static void test_aio_utf8_enhanced_dsn(void)
 	trace_reset(&t);
 	CHECK_RC(it_send(s, m), SMTP_EINVAL);
 	r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_EINVAL);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_MAIL, SMTP_EINVAL);
 	CHECK(!has_mail_reply(r));
 	CHECK_INT(trace_count(&t, "MAIL"), 0);
 	CHECK(smtp_report_error_detail(r) && strstr(smtp_report_error_detail(r), "DSN"));
@@ -668,7 +668,7 @@ static void test_aiotls_idna_utf8_requiretls(void)
 	trace_reset(&t);
 	CHECK_RC(it_send(s, m), SMTP_EUTF8);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_EUTF8);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_MAIL, SMTP_EUTF8);
 	CHECK(it_step(r, SMTP_STAGE_MAIL, 0) == NULL);
 	CHECK_INT(trace_count(&t, "MAIL"), 0);
 	smtp_message_free(m);
@@ -679,7 +679,7 @@ static void test_aiotls_idna_utf8_requiretls(void)
 	trace_reset(&t);
 	CHECK_RC(it_send(s, m), SMTP_ENOTLS);
 	r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_ENOTLS);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_MAIL, SMTP_ENOTLS);
 	CHECK(smtp_report_tls_version(r) != NULL);
 	CHECK(it_step(r, SMTP_STAGE_MAIL, 0) == NULL);
 	CHECK_INT(trace_count(&t, "MAIL"), 0);
@@ -708,7 +708,7 @@ static void test_sink_no8bit(void)
 	trace_reset(&t);
 	CHECK_RC(it_send(s, m), SMTP_EINVAL);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_EINVAL);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_MAIL, SMTP_EINVAL);
 	CHECK(it_step(r, SMTP_STAGE_MAIL, 0) == NULL);
 	CHECK_INT(trace_count(&t, "MAIL"), 0);
 	smtp_message_free(m);
@@ -717,7 +717,7 @@ static void test_sink_no8bit(void)
 	m = msg_new("a@example.org", "b@example.org", body, (size_t)bl);
 	CHECK_RC(smtp_message_set_body_type(m, SMTP_BODY_8BITMIME), 0);
 	CHECK_RC(it_send(s, m), SMTP_EINVAL);
-	CHECK_REPORT(smtp_message_report(m), SMTP_LOCAL_ERROR, SMTP_STAGE_MAIL, SMTP_EINVAL);
+	CHECK_REPORT(smtp_message_report(m), SMTP_FAILED, SMTP_STAGE_MAIL, SMTP_EINVAL);
 	CHECK_INT(trace_count(&t, "MAIL"), 0);
 	smtp_message_free(m);
 

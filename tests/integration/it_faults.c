@@ -222,7 +222,7 @@ static void connect_fault(const char *scenario, smtp_tls mode, int err, smtp_sta
 		return;
 	smtp_session *s = fake_session(&f, mode);
 	CHECK_RC(it_connect(s), err);
-	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, stage, err);
+	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, stage, err);
 	CHECK_INT(it_quit(s), 0);
 	smtp_session_free(s);
 	fake_stop(&f);
@@ -263,7 +263,7 @@ static void test_reply_without_command(void)
 	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
 	CHECK_RC(it_connect(s), SMTP_EPROTOCOL);
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "local_error");
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "failed");
 	CHECK_STR(smtp_error_name(smtp_report_error(r)), "SMTP_EPROTOCOL");
 	/* The surprise follows the EHLO reply: no command is pending any more. A report
 	   that failed still names a stage. */
@@ -288,7 +288,7 @@ static void test_drop_after_data(void)
 	smtp_message *m = it_message("from@example.org", one_rcpt, body);
 	CHECK_RC(it_send(s, m), SMTP_ECLOSED);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_BODY, SMTP_ECLOSED);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_BODY, SMTP_ECLOSED);
 	CHECK_INT(smtp_report_rcpt_count(r), 1);
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
 	/* the connection steps come first in a message's report */
@@ -309,7 +309,7 @@ static void test_drop_mid_reply_rcpt(void)
 	smtp_message *m = it_message("from@example.org", one_rcpt, body);
 	CHECK_RC(it_send(s, m), SMTP_ECLOSED);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_RCPT, SMTP_ECLOSED);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_RCPT, SMTP_ECLOSED);
 	/* MAIL got its whole reply; RCPT only half of one, which is no reply at all */
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_MAIL, 0)), 250);
 	CHECK_INT(smtp_report_rcpt_count(r), 1);
@@ -361,7 +361,7 @@ static void test_stall_greeting(void)
 	long long t0 = now_ms();
 	CHECK_RC(it_connect(s), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
-	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, SMTP_STAGE_GREETING,
+	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, SMTP_STAGE_GREETING,
 		     SMTP_ETIMEDOUT);
 	if (took < 400 || took > 2500)
 		fprintf(stderr, "stall_greeting: the timeout took %lld ms\n", took);
@@ -382,7 +382,7 @@ static void test_stall_data(void)
 	long long t0 = now_ms();
 	CHECK_RC(it_send(s, m), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
-	CHECK_REPORT(smtp_message_report(m), SMTP_LOCAL_ERROR, SMTP_STAGE_DATA, SMTP_ETIMEDOUT);
+	CHECK_REPORT(smtp_message_report(m), SMTP_FAILED, SMTP_STAGE_DATA, SMTP_ETIMEDOUT);
 	if (took > 2500)
 		fprintf(stderr, "stall_data: the timeout took %lld ms\n", took);
 	CHECK(took <= 2500);
@@ -403,7 +403,7 @@ static void test_stall_tls(void)
 	CHECK_RC(it_connect(s), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_TLS, SMTP_ETIMEDOUT);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_TLS, SMTP_ETIMEDOUT);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_STARTTLS, 0)), 220);
 	CHECK(smtp_report_tls_version(r) == NULL);
 	if (took < 400 || took > 2500)
@@ -436,7 +436,7 @@ static void test_stall_body_reply(void)
 	CHECK_RC(it_send(s, m), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_LOCAL_ERROR, SMTP_STAGE_BODY, SMTP_ETIMEDOUT);
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_BODY, SMTP_ETIMEDOUT);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_DATA, 0)), 354);
 	CHECK(smtp_report_queue_id(r) == NULL);
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
@@ -492,7 +492,7 @@ static void test_timeout_ms_reported(void)
 	long long took = now_ms() - t0;
 	CHECK_RC(rc, SMTP_ETIMEDOUT);
 	CHECK(up_checks > 0);
-	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, SMTP_STAGE_GREETING,
+	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, SMTP_STAGE_GREETING,
 		     SMTP_ETIMEDOUT);
 	CHECK_INT(smtp_session_timeout_ms(s), -1);
 	if (took < 700 || took > 2500)
@@ -513,7 +513,7 @@ static void test_starttls_injection(void)
 	smtp_session *s = fake_session(&f, SMTP_TLS_STARTTLS);
 	CHECK_RC(it_connect(s), SMTP_EPROTOCOL);
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "local_error");
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "failed");
 	CHECK_STR(smtp_error_name(smtp_report_error(r)), "SMTP_EPROTOCOL");
 	smtp_stage st = smtp_report_failed_stage(r);
 	CHECK(st == SMTP_STAGE_STARTTLS || st == SMTP_STAGE_TLS);
@@ -538,8 +538,8 @@ static void test_no_starttls(void)
 	CHECK_INT(smtp_session_set_auth(s, "user@example.org", "secret", NULL), 0);
 	smtp_message *m = it_message("from@example.org", one_rcpt, body);
 	CHECK_RC(it_send(s, m), SMTP_ENOTLS);
-	CHECK_REPORT(smtp_message_report(m), SMTP_LOCAL_ERROR, SMTP_STAGE_EHLO, SMTP_ENOTLS);
-	CHECK_REPORT(smtp_session_report(s), SMTP_LOCAL_ERROR, SMTP_STAGE_EHLO, SMTP_ENOTLS);
+	CHECK_REPORT(smtp_message_report(m), SMTP_FAILED, SMTP_STAGE_EHLO, SMTP_ENOTLS);
+	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, SMTP_STAGE_EHLO, SMTP_ENOTLS);
 	quit_promptly(s, __LINE__);
 	smtp_session_free(s);
 	smtp_message_free(m);

@@ -252,7 +252,7 @@ static void test_callback_on_free(void)
 	smtp_session_free(sl.s);
 	CHECK_INT(sl.fired[0], 1);
 	CHECK_INT(sl.final_at[0], 1);
-	CHECK_INT(smtp_report_outcome(smtp_message_report(sl.m[0])), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(sl.m[0])), SMTP_FAILED);
 	smtp_message_free(sl.m[0]);
 	CHECK_INT(smtp_session_get_state(NULL), SMTP_STATE_IDLE);
 	CHECK_INT(smtp_session_queued(NULL), 0);

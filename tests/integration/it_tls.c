@@ -123,7 +123,7 @@ static void test_starttls_required(void)
 	smtp_message *m = it_message("a@example.test", rcpts, "Subject: no\r\n\r\nno\r\n");
 	CHECK_INT(it_send(s, m), SMTP_ENOTLS);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_INT(smtp_report_outcome(r), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_outcome(r), SMTP_FAILED);
 	CHECK_INT(smtp_report_error(r), SMTP_ENOTLS);
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_EHLO);
 	CHECK(it_step(r, SMTP_STAGE_EHLO, 0) != NULL);

@@ -611,7 +611,7 @@ static void test_protocol_errors(void)
 	(void)feed(&h, "2x0 x\r\n");
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
-	CHECK_INT(smtp_report_outcome(&h.rep), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_outcome(&h.rep), SMTP_FAILED);
 	EXPECT_OUT(&h, "");
 	h_end(&h);
 
@@ -633,7 +633,7 @@ static void test_protocol_errors(void)
 	(void)feed(&h, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n250 too early\r\n");
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
-	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_FAILED);
 	CHECK_INT(smtp_report_error(smtp_message_report(m)), SMTP_EPROTOCOL);
 	EXPECT_OUT(&h, ""); /* no body after the violation */
 	h_end(&h);
@@ -715,8 +715,8 @@ static void test_starttls_missing(void)
 	FEED(&h, EHLO_PIPE);
 	EXPECT_OUT(&h, "QUIT\r\n"); /* RFC 3207 4: no mail without TLS; polite QUIT */
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_ENOTLS);
-	CHECK_INT(smtp_report_outcome(&h.rep), SMTP_LOCAL_ERROR);
-	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_LOCAL_ERROR);
+	CHECK_INT(smtp_report_outcome(&h.rep), SMTP_FAILED);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_FAILED);
 	CHECK_INT(smtp_report_error(smtp_message_report(m)), SMTP_ENOTLS);
 	CHECK(strstr(h.sent, "MAIL") == NULL);
 	h_end(&h);
