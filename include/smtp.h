@@ -488,6 +488,13 @@ SMTP_API int smtp_message_add_rcpt_dsn(smtp_message *m, const char *mailbox, uns
    Returns 0. */
 SMTP_API int smtp_message_set_requiretls(smtp_message *m, int on);
 
+/* Declares that the content needs SMTPUTF8 (RFC 6531 3.4): UTF-8 in its header
+   fields. In-memory content is scanned for it; streamed content must say so here, or
+   8-bit octets in its header end the message with SMTP_EUTF8 while it is sent. When
+   the server lacks SMTPUTF8 such a message fails with SMTP_EUTF8 before MAIL.
+   Returns 0, SMTP_EINVAL (NULL), SMTP_ESTATE while the message is queued. */
+SMTP_API int smtp_message_set_smtputf8(smtp_message *m, int on);
+
 /* The message's report: its transaction steps and recipients, preceded by the
    connection steps of the session that carried it. Owned by the message. */
 SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);

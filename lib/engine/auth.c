@@ -1,51 +1,72 @@
 /* SMTP AUTH in the engine (RFC 4954): choose a mechanism, run the exchange of 334
-   challenges, never let a credential travel in clear or into a trace. */
+   challenges, never let a credential travel in clear or into a trace. Says what the
+   exchange leads to; engine.c acts on it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/engine.h"
+#include "wire/text.h"
 
 /* RFC 4954 4: the AUTH command line, initial response included, fits in 512 octets
    (CRLF included). */
 #define AUTH_LINE_MAX 510
 
-static int auth_fail(struct smtpi_engine *e, const struct smtpi_reply *r, int err,
-		     const char *why)
+void smtpi_auth_end(struct smtpi_engine *e)
 {
-	if (!r)
-		smtpi_engine_log_local(e, SMTP_STAGE_AUTH, why, err);
-	smtpi_engine_refuse(e, SMTP_STAGE_AUTH, r, err, why);
-	return e->error;
+	if (e->sasl_active)
+		smtpi_sasl_clear(&e->sasl);
+	e->sasl_active = 0;
+	smtpi_free_secret(e->auth_ir);
+	e->auth_ir = NULL;
+	e->auth_cancelled = 0;
 }
 
-/* Writes a line that carries a credential: traced as "<redacted>". */
-static int send_secret_line(struct smtpi_engine *e, const char *trace_as, const char *line)
+/* A refusal: by the server's reply r (then err names the error to record), or by a
+   local reason. */
+static enum smtpi_auth_result refused(struct smtpi_engine *e, struct smtpi_cause *c,
+				      const struct smtpi_reply *r, int err, const char *text)
 {
-	return smtpi_engine_command(e, SMTPI_P_AUTH, NULL, 0, trace_as, line, strlen(line));
+	if (text && text != e->auth_detail)
+		snprintf(e->auth_detail, sizeof e->auth_detail, "%s", text);
+	*c = (struct smtpi_cause){.stage = SMTP_STAGE_AUTH, .reply = r, .err = err,
+				  .detail = text ? e->auth_detail : NULL};
+	return SMTPI_AUTH_REFUSED;
 }
 
-int smtpi_auth_begin(struct smtpi_engine *e)
+/* Writes a line that carries a credential: traced as trace_as. */
+static enum smtpi_auth_result send_secret(struct smtpi_engine *e, const char *trace_as,
+					  const char *line, int *nomem)
+{
+	if (smtpi_pending_push(e, SMTPI_CMD_AUTH, NULL, 0, trace_as, line, strlen(line)))
+		*nomem = 1;
+	return SMTPI_AUTH_WAIT;
+}
+
+enum smtpi_auth_result smtpi_auth_begin(struct smtpi_engine *e, struct smtpi_cause *cause,
+					int *nomem)
 {
 	const struct smtpi_engine_config *c = e->cfg;
 	e->phase = SMTPI_PH_AUTH;
 	/* DESIGN.md: credentials never go out before TLS unless the caller says so. */
 	if (!e->tls_active && !c->auth_insecure)
-		return auth_fail(e, NULL, SMTP_ENOTLS, "credentials are not sent without TLS");
+		return refused(e, cause, NULL, SMTP_ENOTLS,
+			       "credentials are not sent without TLS");
 	if (!(e->capa.flags & SMTPI_CAPA_AUTH)) {
 		if (c->auth_optional)
-			return smtpi_engine_ready(e);
-		return auth_fail(e, NULL, SMTP_ENOMECH, "the server does not offer AUTH");
+			return SMTPI_AUTH_DONE;
+		return refused(e, cause, NULL, SMTP_ENOMECH,
+			       "the server does not offer AUTH");
 	}
 	unsigned offered = smtpi_sasl_mech_list(e->capa.auth, 0);
 	unsigned mech = smtpi_sasl_choose(offered, c->mechanisms, c->secret_is_token,
 					  c->secret && c->secret[0], e->cbind.len > 0,
 					  c->have_client_cert);
 	if (!mech) {
-		char why[300];
-		snprintf(why, sizeof why, "no usable mechanism among those offered: %.250s",
+		char text[300];
+		snprintf(text, sizeof text, "no usable mechanism among those offered: %.250s",
 			 e->capa.auth);
-		return auth_fail(e, NULL, SMTP_ENOMECH, why);
+		return refused(e, cause, NULL, SMTP_ENOMECH, text);
 	}
 	e->creds = (struct smtpi_sasl_creds){
 		.user = c->user, .secret = c->secret, .secret_is_token = c->secret_is_token,
@@ -61,22 +82,27 @@ int smtpi_auth_begin(struct smtpi_engine *e)
 	int rc = smtpi_sasl_start(&e->sasl, mech, &e->creds, bind ? &e->cbind : NULL, &ir);
 	if (rc) {
 		smtpi_sasl_clear(&e->sasl);
-		return auth_fail(e, NULL, rc == SMTP_ENOMEM ? SMTP_ENOMEM : SMTP_EAUTH,
-				 "the credentials cannot be used with this mechanism");
+		if (rc == SMTP_ENOMEM) {
+			*nomem = 1;
+			return SMTPI_AUTH_WAIT;
+		}
+		return refused(e, cause, NULL, SMTP_EAUTH,
+			       "the credentials cannot be used with this mechanism");
 	}
 	e->sasl_active = 1;
 	const char *name = smtpi_sasl_mech_name(mech);
 	size_t need = strlen(name) + (ir ? strlen(ir) : 0) + 8;
 	char *line = malloc(need < AUTH_LINE_MAX + 8 ? AUTH_LINE_MAX + 8 : need);
 	if (!line) {
-		smtpi_sasl_free_secret(ir);
-		return SMTP_ENOMEM;
+		smtpi_free_secret(ir);
+		*nomem = 1;
+		return SMTPI_AUTH_WAIT;
 	}
 	char trace[64];
 	if (ir && need - 2 <= AUTH_LINE_MAX) {
 		snprintf(trace, sizeof trace, "AUTH %s <redacted>", name);
 		snprintf(line, need, "AUTH %s %s", name, ir);
-		smtpi_sasl_free_secret(ir);
+		smtpi_free_secret(ir);
 	} else {
 		/* RFC 4954 4: an initial response too long for the command line goes
 		   after the server's empty challenge instead. */
@@ -84,60 +110,64 @@ int smtpi_auth_begin(struct smtpi_engine *e)
 		snprintf(line, need, "AUTH %s", name);
 		e->auth_ir = ir;
 	}
-	rc = send_secret_line(e, trace, line);
-	smtpi_sasl_free_secret(line);
-	return rc;
+	enum smtpi_auth_result res = send_secret(e, trace, line, nomem);
+	smtpi_free_secret(line);
+	return res;
 }
 
-int smtpi_auth_reply(struct smtpi_engine *e, const struct smtpi_reply *r)
+/* A 334 challenge: the next response, or "*" to cancel when the challenge is not
+   acceptable (RFC 4954 4: the server then answers 501). */
+static enum smtpi_auth_result on_challenge(struct smtpi_engine *e, const struct smtpi_reply *r,
+					   int *nomem)
 {
-	if (r->code == 334 && e->auth_ir) {
-		int rc = send_secret_line(e, "<redacted>", e->auth_ir);
-		smtpi_sasl_free_secret(e->auth_ir);
+	if (e->auth_ir) {
+		enum smtpi_auth_result res = send_secret(e, "<redacted>", e->auth_ir, nomem);
+		smtpi_free_secret(e->auth_ir);
 		e->auth_ir = NULL;
-		return rc;
+		return res;
 	}
-	if (r->code == 334 && e->sasl_active) {
-		char *resp = NULL;
-		int rc = smtpi_sasl_step(&e->sasl, r->text, r->text_len, &resp);
-		if (rc == SMTP_ENOMEM)
-			return rc;
-		if (rc) {
-			/* RFC 4954 4: cancel the exchange with "*"; the server answers 501. */
-			smtpi_engine_log(e, SMTP_STAGE_AUTH, NULL, r, SMTP_EAUTH);
-			if (e->sasl.error)
-				smtpi_report_fail(e->session_report, SMTP_FAILED, SMTP_STAGE_AUTH,
-						  SMTP_EAUTH, e->sasl.error);
-			smtpi_sasl_clear(&e->sasl);
-			e->sasl_active = 0;
-			e->error = SMTP_EAUTH;
-			return smtpi_engine_command(e, SMTPI_P_AUTH, NULL, 0, NULL, "*", 1);
-		}
-		rc = send_secret_line(e, "<redacted>", resp);
-		smtpi_sasl_free_secret(resp);
-		return rc;
+	char *resp = NULL;
+	int rc = smtpi_sasl_step(&e->sasl, r->text, r->text_len, &resp);
+	if (rc == SMTP_ENOMEM) {
+		*nomem = 1;
+		return SMTPI_AUTH_WAIT;
 	}
-	smtpi_engine_log(e, SMTP_STAGE_AUTH, NULL, r, 0);
+	if (rc) {
+		snprintf(e->auth_detail, sizeof e->auth_detail, "%s",
+			 e->sasl.error ? e->sasl.error : "the server's challenge was not acceptable");
+		smtpi_sasl_clear(&e->sasl);
+		e->sasl_active = 0;
+		e->auth_cancelled = 1;
+		if (smtpi_pending_push(e, SMTPI_CMD_AUTH, NULL, 0, NULL, "*", 1))
+			*nomem = 1;
+		return SMTPI_AUTH_WAIT;
+	}
+	enum smtpi_auth_result res = send_secret(e, "<redacted>", resp, nomem);
+	smtpi_free_secret(resp);
+	return res;
+}
+
+enum smtpi_auth_result smtpi_auth_reply(struct smtpi_engine *e, const struct smtpi_reply *r,
+					struct smtpi_cause *cause, int *nomem)
+{
+	if (r->code == 334 && (e->sasl_active || e->auth_ir))
+		return on_challenge(e, r, nomem);
 	if (r->code == 235 && e->sasl_active) {
 		int rc = smtpi_sasl_success(&e->sasl);
 		smtpi_sasl_clear(&e->sasl);
 		e->sasl_active = 0;
 		if (rc)
-			return auth_fail(e, NULL, SMTP_EAUTH,
-					 "the server did not prove it knows the password");
-		return smtpi_engine_ready(e);
+			return refused(e, cause, NULL, SMTP_EAUTH,
+				       "the server did not prove it knows the password");
+		return SMTPI_AUTH_DONE;
 	}
-	if (e->error == SMTP_EAUTH && !e->sasl_active) {
-		const char *d = e->session_report->detail;
-		char why[600];
-		snprintf(why, sizeof why, "%.590s",
-			 d ? d : "the server's challenge was not acceptable");
-		return auth_fail(e, r, SMTP_EAUTH, why);
+	if (e->auth_cancelled) {
+		/* the reply to our "*": the challenge's fault, said in auth_detail already */
+		return refused(e, cause, r, SMTP_EAUTH, e->auth_detail);
 	}
-	const char *why = e->sasl_active && e->sasl.error ? e->sasl.error : NULL;
-	char detail[600];
-	if (why)
-		snprintf(detail, sizeof detail, "%.590s", why);
-	int err = r->code == 421 ? SMTP_ECLOSED : SMTP_EAUTH;
-	return auth_fail(e, r, err, why ? detail : NULL);
+	const char *detail = e->sasl_active && e->sasl.error ? e->sasl.error : NULL;
+	/* RFC 4954 6: 535 credentials invalid, 534 mechanism too weak, 538 encryption
+	   required; a 4xx (454) is temporary. All are SMTP_EAUTH; the verdict table
+	   makes 4xx deferred and 5xx failed. */
+	return refused(e, cause, r, SMTP_EAUTH, detail);
 }

@@ -1,35 +1,44 @@
-/* The body on its way out: dot-stuffed DATA blocks (RFC 5321 4.5.2) or BDAT chunks
-   (RFC 3030), encoded straight into the output buffer. */
-#include <stdio.h>
+/* The content on its way out: dot-stuffed DATA blocks (RFC 5321 4.5.2) or BDAT
+   chunks (RFC 3030), encoded straight into the output buffer. Says when the end is
+   queued or why the content cannot go on; transaction.c acts on it. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/envelope.h"
+#include "engine/engine.h"
 
-/* DATA blocks: enough to keep the socket busy, small enough to stay cheap. */
-#define BODY_BLOCK (64 * 1024)
-/* Room before a BDAT chunk for its command line. */
+/* Room before a BDAT chunk for its command line: "BDAT 67108864 LAST\r\n". */
 #define BDAT_HEADER 40
 
-int smtpi_body_start(struct smtpi_engine *e, smtp_message *m)
+void smtpi_body_start(struct smtpi_engine *e, smtp_message *m)
 {
 	unsigned flags = m->long_lines ? SMTPI_BODY_LONG_LINES : 0;
-	if (m->bdat)
+	if (m->tx.bdat)
 		flags |= m->body_type == SMTP_BODY_BINARYMIME ? SMTPI_BODY_BINARY : 0;
 	else
 		flags |= SMTPI_BODY_DOTSTUFF;
 	smtpi_body_init(&e->enc, flags);
-	m->cursor = SMTPI_MSG_BODY;
 	m->data_off = 0;
 	m->reader_done = 0;
 	e->stage_len = e->stage_off = 0;
 	e->body = m;
-	return 0;
+}
+
+/* A reader's negative value ends its message with that error; SMTP_EAGAIN cannot
+   be waited for inside a body (readers must block), and values that are no error
+   code become SMTP_EINVAL. */
+static int reader_error(long n, const char **why)
+{
+	if (n == SMTP_EAGAIN) {
+		*why = "the message reader returned SMTP_EAGAIN (readers must not)";
+		return SMTP_EINVAL;
+	}
+	*why = "the message reader failed";
+	return n < SMTP_EAGAIN && n >= SMTP_ESTATE ? (int)n : SMTP_EINVAL;
 }
 
 /* The next input bytes: the rest of in-memory content, or a block from the reader. */
 static int next_input(struct smtpi_engine *e, smtp_message *m, const unsigned char **src,
-		      size_t *len)
+		      size_t *len, const char **why)
 {
 	if (!m->reader) {
 		*src = m->data + m->data_off;
@@ -37,11 +46,15 @@ static int next_input(struct smtpi_engine *e, smtp_message *m, const unsigned ch
 		return 0;
 	}
 	if (e->stage_off == e->stage_len && !m->reader_done) {
-		if (!e->stage_buf && !(e->stage_buf = malloc(BODY_BLOCK)))
+		if (!e->stage_buf && !(e->stage_buf = malloc(SMTPI_BODY_BLOCK)))
 			return SMTP_ENOMEM;
-		long n = m->reader(m->reader_ud, e->stage_buf, BODY_BLOCK);
-		if (n < 0 || n > BODY_BLOCK)
-			return n < 0 ? (int)n : SMTP_EINVAL;
+		long n = m->reader(m->reader_ud, e->stage_buf, SMTPI_BODY_BLOCK);
+		if (n < 0)
+			return reader_error(n, why);
+		if (n > SMTPI_BODY_BLOCK) {
+			*why = "the message reader returned more than it was asked for";
+			return SMTP_EINVAL;
+		}
 		e->stage_len = (size_t)n;
 		e->stage_off = 0;
 		m->reader_done = n == 0;
@@ -59,138 +72,146 @@ static void consumed(struct smtpi_engine *e, smtp_message *m, size_t used)
 		m->data_off += used;
 }
 
-/* The body ended: await the final reply(ies); the next message may follow at once
-   (RFC 2920 3.1), the next RCPTMAX part of this one waits for it. */
-static int end_body(struct smtpi_engine *e, smtp_message *m, int bdat_last)
-{
-	e->body = NULL;
-	m->cursor = SMTPI_MSG_WAIT_FINAL;
-	if (m->tx_end >= m->nrcpts)
-		e->emit = m->next;
-	if (bdat_last && (e->capa.flags & SMTPI_CAPA_PIPELINING))
-		e->bdat_unsettled++;
-	if (e->cfg->lmtp) {
-		/* RFC 2033 4.2: one reply per accepted recipient, in order */
-		for (size_t i = m->tx_first; i < m->tx_end; i++)
-			if (m->report.rcpts[i].code / 100 == 2 &&
-			    smtpi_engine_command(e, SMTPI_P_FINAL, m, i, NULL, NULL, 0))
-				return SMTP_ENOMEM;
-	} else if (!bdat_last && smtpi_engine_command(e, SMTPI_P_FINAL, m, 0, NULL, NULL, 0)) {
-		return SMTP_ENOMEM;
-	}
-	return smtpi_tx_pump(e);
-}
-
-/* A body that cannot go on (a reader error, a long line or 8-bit octets the server
-   cannot take from a reader) leaves the DATA stream unterminable: the connection must
-   end (RFC 5321 4.1.1.4 has no abort). */
-static int body_error(struct smtpi_engine *e, int err, const char *why)
-{
-	smtpi_engine_fail(e, err, why);
-	return err;
-}
-
-static int check_streamed_8bit(struct smtpi_engine *e, const smtp_message *m)
+/* What the octets seen so far allow: text never carries NUL (RFC 5322 2.3), 8-bit
+   octets need 8BITMIME (RFC 6152), 8-bit header octets need SMTPUTF8 (RFC 6531
+   3.4). In-memory content was checked before MAIL; this catches streamed content. */
+static int check_octets(const struct smtpi_engine *e, const smtp_message *m, const char **why)
 {
 	if (m->body_type == SMTP_BODY_BINARYMIME)
 		return 0;
-	if (e->enc.nul)
-		return body_error(e, SMTP_EINVAL, "text content holds a NUL octet");
-	if (e->enc.eight_bit && !(e->capa.flags & SMTPI_CAPA_8BITMIME))
-		return body_error(e, SMTP_EINVAL,
-				  "8-bit content needs 8BITMIME, which the server does not offer");
-	return 0;
-}
-
-static int fill_data(struct smtpi_engine *e, smtp_message *m)
-{
-	while (e->body == m && smtpi_buf_pending(&e->out) < BODY_BLOCK) {
-		const unsigned char *src;
-		size_t srclen;
-		int rc = next_input(e, m, &src, &srclen);
-		if (rc)
-			return body_error(e, rc, "the message reader failed");
-		if (srclen == 0) {
-			size_t w = 0;
-			if (smtpi_buf_reserve(&e->out, SMTPI_BODY_MIN_ROOM))
-				return SMTP_ENOMEM;
-			smtpi_body_finish(&e->enc, (unsigned char *)e->out.data + e->out.len,
-					  SMTPI_BODY_MIN_ROOM, &w);
-			e->out.len += w;
-			return end_body(e, m, 0);
-		}
-		size_t room = srclen < BODY_BLOCK ? srclen * 2 + SMTPI_BODY_MIN_ROOM : 2 * BODY_BLOCK;
-		if (smtpi_buf_reserve(&e->out, room))
-			return SMTP_ENOMEM;
-		size_t used = 0, w = 0;
-		rc = smtpi_body_encode(&e->enc, src, srclen, &used,
-				       (unsigned char *)e->out.data + e->out.len,
-				       e->out.cap - e->out.len, &w);
-		e->out.len += w;
-		consumed(e, m, used);
-		if (rc)
-			return body_error(e, rc, "a body line is longer than 998 octets");
-		if ((rc = check_streamed_8bit(e, m)) != 0)
-			return rc;
+	if (e->enc.nul) {
+		*why = "text content holds a NUL octet";
+		return SMTP_EINVAL;
+	}
+	if (e->enc.eight_bit && !(e->capa.flags & SMTPI_CAPA_8BITMIME)) {
+		*why = "8-bit content needs 8BITMIME, which the server does not offer";
+		return SMTP_EINVAL;
+	}
+	if (e->enc.header_8bit && !m->smtputf8 && !m->header_utf8) {
+		*why = "8-bit octets in the header need SMTPUTF8 (smtp_message_set_smtputf8)";
+		return SMTP_EUTF8;
 	}
 	return 0;
 }
 
-/* One chunk: encode up to chunk_size octets after room for the header, then put
-   "BDAT n [LAST]" in front (RFC 3030 2). */
-static int bdat_chunk(struct smtpi_engine *e, smtp_message *m)
+static int encode(struct smtpi_engine *e, smtp_message *m, const unsigned char *src,
+		  size_t srclen, unsigned char *dst, size_t cap, size_t *written,
+		  const char **why)
 {
-	size_t chunk = e->cfg->chunk_size ? e->cfg->chunk_size : 1024 * 1024;
-	if (smtpi_buf_reserve(&e->out, BDAT_HEADER + chunk + SMTPI_BODY_MIN_ROOM))
+	size_t used = 0;
+	int rc = smtpi_body_encode(&e->enc, src, srclen, &used, dst, cap, written);
+	consumed(e, m, used);
+	if (rc) {
+		*why = "a content line is longer than 998 octets (RFC 5321 4.5.3.1.6)";
+		return rc;
+	}
+	return check_octets(e, m, why);
+}
+
+/* The next input; at its end, the terminator is written at dst (SMTPI_BODY_MIN_ROOM
+   octets of room), *w octets, and the result is SMTPI_BODY_END. */
+static int input_or_end(struct smtpi_engine *e, smtp_message *m, const unsigned char **src,
+			size_t *srclen, unsigned char *dst, size_t *w, const char **why)
+{
+	int rc = next_input(e, m, src, srclen, why);
+	if (rc || *srclen)
+		return rc;
+	smtpi_body_finish(&e->enc, dst, SMTPI_BODY_MIN_ROOM, w);
+	return SMTPI_BODY_END;
+}
+
+/* One DATA block: up to SMTPI_BODY_BLOCK octets of input, dot-stuffed. */
+static int data_block(struct smtpi_engine *e, smtp_message *m, const char **why)
+{
+	const unsigned char *src;
+	size_t srclen, w = 0;
+	if (smtpi_buf_reserve(&e->out, SMTPI_BODY_MIN_ROOM))
+		return SMTP_ENOMEM;
+	int rc = input_or_end(e, m, &src, &srclen, (unsigned char *)e->out.data + e->out.len, &w,
+			      why);
+	e->out.len += w;
+	if (rc)
+		return rc;
+	if (srclen > SMTPI_BODY_BLOCK)
+		srclen = SMTPI_BODY_BLOCK;
+	/* a lone LF becomes CRLF and a leading dot is doubled: at most twice the input */
+	size_t room = 2 * srclen + SMTPI_BODY_MIN_ROOM;
+	if (smtpi_buf_reserve(&e->out, room))
+		return SMTP_ENOMEM;
+	rc = encode(e, m, src, srclen, (unsigned char *)e->out.data + e->out.len, room, &w, why);
+	e->out.len += w;
+	return rc ? rc : SMTPI_BODY_MORE;
+}
+
+/* The input still to come, as far as it is known (SIZE= hint for streams). */
+static uint64_t input_left(const struct smtpi_engine *e, const smtp_message *m)
+{
+	if (!m->reader)
+		return m->data_len - m->data_off;
+	uint64_t done = e->enc.in_bytes;
+	return m->size_hint > done ? m->size_hint - done : SMTPI_BODY_BLOCK;
+}
+
+/* One chunk: encode up to chunk_size octets after room for the command line, then
+   put "BDAT n [LAST]" in front (RFC 3030 2). The room reserved is what this message
+   can still need, not the whole chunk size. */
+static int bdat_chunk(struct smtpi_engine *e, smtp_message *m, const char **why)
+{
+	size_t chunk = e->cfg->chunk_size ? e->cfg->chunk_size : SMTPI_CHUNK_DEFAULT;
+	uint64_t need = 2 * input_left(e, m) + 2 * SMTPI_BODY_MIN_ROOM;
+	if (need < chunk)
+		chunk = (size_t)need;
+	if (smtpi_buf_reserve(&e->out, BDAT_HEADER + chunk))
 		return SMTP_ENOMEM;
 	unsigned char *dst = (unsigned char *)e->out.data + e->out.len + BDAT_HEADER;
 	size_t n = 0;
 	int last = 0;
 	while (n + SMTPI_BODY_MIN_ROOM <= chunk) {
 		const unsigned char *src;
-		size_t srclen, used = 0, w = 0;
-		int rc = next_input(e, m, &src, &srclen);
-		if (rc)
-			return body_error(e, rc, "the message reader failed");
-		if (srclen == 0) {
-			smtpi_body_finish(&e->enc, dst + n, SMTPI_BODY_MIN_ROOM, &w);
-			n += w;
+		size_t srclen, w = 0;
+		int rc = input_or_end(e, m, &src, &srclen, dst + n, &w, why);
+		n += w;
+		if (rc == SMTPI_BODY_END) {
 			last = 1;
 			break;
 		}
-		rc = smtpi_body_encode(&e->enc, src, srclen, &used, dst + n, chunk - n, &w);
-		n += w;
-		consumed(e, m, used);
 		if (rc)
-			return body_error(e, rc, "a body line is longer than 998 octets");
-		if ((rc = check_streamed_8bit(e, m)) != 0)
 			return rc;
+		uint64_t before = e->enc.in_bytes;
+		rc = encode(e, m, src, srclen, dst + n, chunk - n, &w, why);
+		n += w;
+		if (rc)
+			return rc;
+		if (e->enc.in_bytes == before)
+			break; /* the room left is too small for the next line end */
 	}
 	char header[BDAT_HEADER];
-	int h = snprintf(header, sizeof header, "BDAT %zu%s", n, last ? " LAST" : "");
-	smtpi_engine_trace(e, SMTP_TRACE_SEND, header, (size_t)h);
+	size_t h = 5;
+	memcpy(header, "BDAT ", 5);
+	char digits[24];
+	size_t nd = 0;
+	for (size_t v = n; nd == 0 || v; v /= 10)
+		digits[nd++] = (char)('0' + v % 10);
+	while (nd)
+		header[h++] = digits[--nd];
+	if (last) {
+		memcpy(header + h, " LAST", 5);
+		h += 5;
+	}
+	smtpi_engine_trace(e, SMTP_TRACE_SEND, header, h);
 	memcpy(header + h, "\r\n", 2);
 	h += 2;
-	memmove(e->out.data + e->out.len + (size_t)h, dst, n);
-	memcpy(e->out.data + e->out.len, header, (size_t)h);
-	e->out.len += (size_t)h + n;
-	if (smtpi_engine_command(e, last ? SMTPI_P_FINAL : SMTPI_P_BDAT, m, 0, NULL, NULL, 0))
+	memmove(e->out.data + e->out.len + h, dst, n);
+	memcpy(e->out.data + e->out.len, header, h);
+	e->out.len += h + n;
+	if (last)
+		return SMTPI_BODY_END;
+	if (smtpi_pending_push(e, SMTPI_CMD_BDAT, m, 0, NULL, NULL, 0))
 		return SMTP_ENOMEM;
-	return last ? end_body(e, m, 1) : 0;
+	return SMTPI_BODY_MORE;
 }
 
-int smtpi_tx_fill_body(struct smtpi_engine *e)
+int smtpi_body_fill(struct smtpi_engine *e, smtp_message *m, const char **why)
 {
-	smtp_message *m = e->body;
-	if (!m->bdat)
-		return fill_data(e, m);
-	/* RFC 3030 4: without PIPELINING each chunk waits for the previous reply */
-	int pipelining = (e->capa.flags & SMTPI_CAPA_PIPELINING) != 0;
-	while (e->body == m && smtpi_buf_pending(&e->out) < BODY_BLOCK &&
-	       (pipelining || e->pend_count == 0)) {
-		int rc = bdat_chunk(e, m);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return m->tx.bdat ? bdat_chunk(e, m, why) : data_block(e, m, why);
 }

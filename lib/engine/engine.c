@@ -1,11 +1,12 @@
 /* The protocol engine: reply dispatch, the connection phase (greeting, EHLO/HELO,
-   STARTTLS, then AUTH in auth.c), QUIT, and the byte interface to the session.
-   Transactions live in transaction.c. No I/O happens here. */
+   STARTTLS, then AUTH in auth.c), QUIT, failures of the connection, and the byte
+   interface to the session. Transactions live in transaction.c. No I/O here. */
 #include "engine/engine.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "wire/text.h"
 
 void smtpi_engine_init(struct smtpi_engine *e, const struct smtpi_engine_config *cfg,
 		       struct smtp_report *session_report)
@@ -13,24 +14,23 @@ void smtpi_engine_init(struct smtpi_engine *e, const struct smtpi_engine_config 
 	memset(e, 0, sizeof *e);
 	e->cfg = cfg;
 	e->session_report = session_report;
+	e->tx_clean = 1;
 	smtpi_capa_init(&e->capa);
 	smtpi_reply_init(&e->rp);
 }
 
-static void end_sasl(struct smtpi_engine *e)
+static void discard_output(struct smtpi_engine *e)
 {
-	if (e->sasl_active)
-		smtpi_sasl_clear(&e->sasl);
-	e->sasl_active = 0;
-	smtpi_sasl_free_secret(e->auth_ir);
-	e->auth_ir = NULL;
+	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
+	e->pend_head = e->pend_count = e->pend_stamped = 0;
 }
 
 void smtpi_engine_free(struct smtpi_engine *e)
 {
-	smtpi_tx_fail_all(e, SMTP_FAILED, SMTP_STAGE_NONE, SMTP_ESTATE,
-			  "session freed", NULL);
-	end_sasl(e);
+	struct smtpi_cause c = {.stage = smtpi_engine_stage(e), .err = SMTP_ESTATE,
+				.detail = "the session was freed"};
+	smtpi_tx_abort_all(e, &c);
+	smtpi_auth_end(e);
 	smtpi_capa_clear(&e->capa);
 	smtpi_buf_free(&e->out);
 	free(e->pend);
@@ -39,55 +39,104 @@ void smtpi_engine_free(struct smtpi_engine *e)
 	memset(e, 0, sizeof *e);
 }
 
-void smtpi_engine_trace(const struct smtpi_engine *e, smtp_trace_dir dir, const char *line,
-			size_t len)
-{
-	if (e->cfg->trace)
-		e->cfg->trace(e->cfg->trace_ud, dir, line, len);
-}
+/* ---- where connection steps go ---- */
 
-/* ---- the connection log ---- */
-
-void smtpi_engine_log(struct smtpi_engine *e, smtp_stage stage, const char *arg,
-		      const struct smtpi_reply *reply, int err)
+/* The connection log takes the connection phase's steps until a report refers to it
+   (from READY on, or when a failure ends the queued messages); later connection
+   steps go to the session report only, so no final report ever changes. */
+static void log_step(struct smtpi_engine *e, smtp_stage stage, const struct smtpi_reply *r,
+		     int err, const char *text, int64_t elapsed_us)
 {
-	struct smtpi_connlog *l = e->log;
-	if (!l)
+	if (e->log && smtpi_connlog_step(e->log, stage, r, err, text, elapsed_us) != SMTP_ESTATE)
 		return;
-	/* The log is a report's step array; reuse the report builder on a borrowed view. */
-	struct smtp_report view = {.steps = l->steps, .nsteps = l->nsteps, .cap = e->log_cap};
-	smtpi_report_add(&view, stage, arg, reply, err);
-	l->steps = view.steps;
-	l->nsteps = view.nsteps;
-	e->log_cap = view.cap;
+	smtpi_report_step(e->session_report, stage, NULL, r, err, text, elapsed_us);
 }
 
-void smtpi_engine_log_local(struct smtpi_engine *e, smtp_stage stage, const char *text,
-			    int err)
+void smtpi_engine_note(struct smtpi_engine *e, smtp_stage stage, const char *text, int err,
+		       int64_t elapsed_us)
 {
-	struct smtpi_reply *r = calloc(1, sizeof *r);
-	if (!r) {
-		smtpi_engine_log(e, stage, NULL, NULL, err);
+	log_step(e, stage, NULL, err, text, elapsed_us);
+}
+
+static int64_t elapsed_of(const struct smtpi_engine *e, const struct smtpi_pending *p)
+{
+	return p && p->written_us >= 0 ? e->now_us - p->written_us : -1;
+}
+
+/* ---- the connection's end ---- */
+
+/* Decides every submitted message by c and records c as the connection's end. */
+static void decide_all(struct smtpi_engine *e, const struct smtpi_cause *c)
+{
+	if (!e->error)
+		e->error = smtpi_error_of(c);
+	smtpi_auth_end(e);
+	smtpi_report_fail(e->session_report, c);
+	smtpi_tx_abort_all(e, c);
+}
+
+/* The connection ends at once, without QUIT. */
+static void end_connection(struct smtpi_engine *e, const struct smtpi_cause *c)
+{
+	decide_all(e, c);
+	e->phase = SMTPI_PH_CLOSED;
+	discard_output(e);
+}
+
+void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail, int temporary)
+{
+	smtp_stage stage = smtpi_engine_stage(e);
+	struct smtpi_cause c = {.stage = stage, .err = err, .detail = detail,
+				.temporary = temporary};
+	if (e->phase != SMTPI_PH_CLOSED) {
+		log_step(e, stage, NULL, err, detail, -1);
+		smtpi_tx_note_all(e, NULL, err, detail);
+	}
+	end_connection(e, &c);
+}
+
+static void send_quit(struct smtpi_engine *e)
+{
+	e->phase = SMTPI_PH_QUIT;
+	if (smtpi_pending_push(e, SMTPI_CMD_QUIT, NULL, 0, NULL, "QUIT", 4))
+		e->phase = SMTPI_PH_CLOSED;
+}
+
+/* The server refused this client before any transaction, or a check of ours did
+   (no TLS, no mechanism): every queued message is decided by it. */
+static void refuse(struct smtpi_engine *e, const struct smtpi_cause *c)
+{
+	/* RFC 5321 4.1.1.10: end politely while the server listens; after 421 it has
+	   closed (RFC 5321 3.8). */
+	if ((c->reply && c->reply->code == 421) || e->pend_count > 0) {
+		end_connection(e, c);
 		return;
 	}
-	snprintf(r->text, sizeof r->text, "%s", text ? text : "");
-	r->text_len = strlen(r->text);
-	smtpi_engine_log(e, stage, NULL, r, err);
-	free(r);
+	decide_all(e, c);
+	send_quit(e);
 }
 
-int smtpi_engine_connecting(struct smtpi_engine *e, const char *peer)
+/* RFC 5321 3.8: 421 announces that the server closes the channel, in reply to any
+   command or unsolicited. Everything in flight or queued is deferred with it. */
+static void closing(struct smtpi_engine *e, const struct smtpi_pending *p,
+		    const struct smtpi_reply *r)
+{
+	smtp_stage stage = p ? smtpi_cmd_stage(p->cmd) : smtpi_engine_stage(e);
+	struct smtpi_cause c = {.stage = stage, .reply = r};
+	log_step(e, stage, r, 0, NULL, elapsed_of(e, p));
+	smtpi_tx_note_all(e, r, 0, NULL);
+	end_connection(e, &c);
+}
+
+/* ---- the connection phase ---- */
+
+int smtpi_engine_connecting(struct smtpi_engine *e)
 {
 	struct smtpi_connlog *l = smtpi_connlog_new();
 	if (!l)
 		return SMTP_ENOMEM;
-	if (peer && !(l->peer = strdup(peer))) {
-		smtpi_connlog_unref(l);
-		return SMTP_ENOMEM;
-	}
 	smtpi_connlog_unref(e->log);
 	e->log = l;
-	e->log_cap = 0;
 	smtpi_report_reset(e->session_report);
 	e->session_report->conn = smtpi_connlog_ref(l);
 	e->phase = SMTPI_PH_DOWN;
@@ -95,51 +144,66 @@ int smtpi_engine_connecting(struct smtpi_engine *e, const char *peer)
 	e->tls_active = 0;
 	e->mails = 0;
 	e->reconnect = 0;
-	e->bdat_unsettled = 0;
-	e->pend_head = e->pend_count = 0;
-	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
+	e->tx_clean = 1;
+	e->why = NULL;
+	discard_output(e);
 	smtpi_reply_init(&e->rp);
 	smtpi_capa_clear(&e->capa);
-	end_sasl(e);
+	smtpi_auth_end(e);
+	memset(&e->cbind, 0, sizeof e->cbind);
 	return 0;
-}
-
-static void set_tls_info(struct smtpi_engine *e, const struct smtpi_tls_info *info)
-{
-	if (e->log && info) {
-		e->log->tls = 1;
-		e->log->tls_info = *info;
-	}
 }
 
 static int send_ehlo(struct smtpi_engine *e)
 {
-	char line[600];
+	/* the name was checked and bounded when set (RFC 5321 4.1.1.1) */
+	char line[300];
+	size_t n = strlen(e->cfg->helo_name);
+	if (n > sizeof line - 6)
+		n = sizeof line - 6;
 	/* RFC 2033 4.1: LMTP greets with LHLO. */
-	int n = snprintf(line, sizeof line, "%s %s", e->cfg->lmtp ? "LHLO" : "EHLO",
-			 e->cfg->helo_name);
+	memcpy(line, e->cfg->lmtp ? "LHLO " : "EHLO ", 5);
+	memcpy(line + 5, e->cfg->helo_name, n);
 	e->phase = SMTPI_PH_EHLO;
-	return smtpi_engine_command(e, SMTPI_P_EHLO, NULL, 0, NULL, line, (size_t)n);
+	return smtpi_pending_push(e, SMTPI_CMD_EHLO, NULL, 0, NULL, line, n + 5);
 }
 
-void smtpi_engine_connected(struct smtpi_engine *e, int tls, const struct smtpi_tls_info *info)
+static int send_helo(struct smtpi_engine *e)
 {
-	e->tls_active = tls;
-	if (tls)
-		set_tls_info(e, info);
+	char line[300];
+	size_t n = strlen(e->cfg->helo_name);
+	if (n > sizeof line - 6)
+		n = sizeof line - 6;
+	memcpy(line, "HELO ", 5);
+	memcpy(line + 5, e->cfg->helo_name, n);
+	return smtpi_pending_push(e, SMTPI_CMD_HELO, NULL, 0, NULL, line, n + 5);
+}
+
+void smtpi_engine_connected(struct smtpi_engine *e, const char *peer,
+			    const struct smtpi_tls_info *info, int64_t now_us)
+{
+	e->now_us = now_us;
+	if (e->log)
+		smtpi_connlog_set_peer(e->log, peer);
+	e->tls_active = info != NULL;
+	if (info && e->log)
+		smtpi_connlog_set_tls(e->log, info);
 	e->phase = SMTPI_PH_GREETING;
-	smtpi_engine_command(e, SMTPI_P_GREETING, NULL, 0, NULL, NULL, 0);
+	if (smtpi_pending_push(e, SMTPI_CMD_GREETING, NULL, 0, NULL, NULL, 0))
+		smtpi_engine_fail(e, SMTP_ENOMEM, "out of memory", 0);
 }
 
 void smtpi_engine_tls_ready(struct smtpi_engine *e, const struct smtpi_tls_info *info,
-			    const char *cbind_type, const unsigned char *cbind, size_t cbind_len)
+			    const char *cbind_type, const unsigned char *cbind, size_t cbind_len,
+			    int64_t elapsed_us, int64_t now_us)
 {
+	e->now_us = now_us;
 	e->tls_active = 1;
-	set_tls_info(e, info);
+	if (e->log)
+		smtpi_connlog_set_tls(e->log, info);
 	char text[160];
-	snprintf(text, sizeof text, "%s %s%s", info->version, info->cipher,
-		 info->resumed ? " (resumed)" : "");
-	smtpi_engine_log_local(e, SMTP_STAGE_TLS, text, 0);
+	smtpi_tls_summary(info, text, sizeof text);
+	log_step(e, SMTP_STAGE_TLS, NULL, 0, text, elapsed_us);
 	if (cbind_type && cbind_len <= sizeof e->cbind_data) {
 		memcpy(e->cbind_data, cbind, cbind_len);
 		e->cbind.type = cbind_type;
@@ -148,124 +212,42 @@ void smtpi_engine_tls_ready(struct smtpi_engine *e, const struct smtpi_tls_info 
 	}
 	/* RFC 3207 4.2: discard all knowledge from before TLS and greet again. */
 	smtpi_capa_clear(&e->capa);
-	send_ehlo(e);
+	if (send_ehlo(e))
+		smtpi_engine_fail(e, SMTP_ENOMEM, "out of memory", 0);
 }
 
-/* ---- commands and the pending-reply queue ---- */
-
-static int push_pending(struct smtpi_engine *e, enum smtpi_pending_kind kind,
-			smtp_message *m, size_t idx)
-{
-	if (e->pend_count == e->pend_cap) {
-		size_t cap = e->pend_cap ? e->pend_cap * 2 : 16;
-		struct smtpi_pending *p = malloc(cap * sizeof *p);
-		if (!p)
-			return SMTP_ENOMEM;
-		for (size_t i = 0; i < e->pend_count; i++)
-			p[i] = e->pend[(e->pend_head + i) % e->pend_cap];
-		free(e->pend);
-		e->pend = p;
-		e->pend_cap = cap;
-		e->pend_head = 0;
-	}
-	struct smtpi_pending *p = &e->pend[(e->pend_head + e->pend_count) % e->pend_cap];
-	p->kind = kind;
-	p->m = m;
-	p->idx = idx;
-	e->pend_count++;
-	return 0;
-}
-
-int smtpi_engine_command(struct smtpi_engine *e, enum smtpi_pending_kind kind,
-			 smtp_message *m, size_t idx, const char *trace_as,
-			 const char *line, size_t len)
-{
-	if (line) {
-		if (smtpi_buf_reserve(&e->out, len + 2))
-			return SMTP_ENOMEM;
-		memcpy(e->out.data + e->out.len, line, len);
-		memcpy(e->out.data + e->out.len + len, "\r\n", 2);
-		e->out.len += len + 2;
-		if (trace_as)
-			smtpi_engine_trace(e, SMTP_TRACE_SEND, trace_as, strlen(trace_as));
-		else
-			smtpi_engine_trace(e, SMTP_TRACE_SEND, line, len);
-	}
-	return push_pending(e, kind, m, idx);
-}
-
-void smtpi_engine_quit(struct smtpi_engine *e)
-{
-	e->quit_wanted = 1;
-}
-
-/* QUIT goes out when asked for and the queue is empty, or when MAILMAX says this
-   connection is used up (RFC 9422 4.1; the session then reconnects). */
-static int quit_due(const struct smtpi_engine *e)
-{
-	return e->phase == SMTPI_PH_READY && e->pend_count == 0 && !e->body &&
-	       ((e->quit_wanted && !e->q_head) || e->reconnect);
-}
-
-static void send_quit(struct smtpi_engine *e)
-{
-	e->phase = SMTPI_PH_QUIT;
-	smtpi_engine_command(e, SMTPI_P_QUIT, NULL, 0, NULL, "QUIT", 4);
-}
-
-static smtp_outcome outcome_of(int code)
-{
-	return code >= 400 && code < 500 ? SMTP_DEFERRED : SMTP_BOUNCED;
-}
-
-void smtpi_engine_refuse(struct smtpi_engine *e, smtp_stage stage,
-			 const struct smtpi_reply *reply, int err, const char *detail)
-{
-	smtp_outcome oc = reply && reply->code >= 400 ? outcome_of(reply->code) : SMTP_FAILED;
-	if (!e->error)
-		e->error = err;
-	end_sasl(e);
-	if (!e->session_report->error)
-		smtpi_report_fail(e->session_report, oc, stage, err, detail);
-	smtpi_tx_fail_all(e, oc, stage, err, detail, reply);
-	/* RFC 5321 4.1.1.10: end politely when the server still listens; after 421 it
-	   has closed (RFC 5321 3.8). */
-	if ((!reply || reply->code != 421) && e->pend_count == 0)
-		send_quit(e);
-	else
-		e->phase = SMTPI_PH_CLOSED;
-}
-
-void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail)
-{
-	smtp_stage stage = smtpi_engine_stage(e);
-	if (e->phase <= SMTPI_PH_AUTH)
-		smtpi_engine_log_local(e, stage, detail, err);
-	/* the first failure is the one to report; what follows is its consequence */
-	if (!e->error)
-		e->error = err;
-	end_sasl(e);
-	if (!e->session_report->error)
-		smtpi_report_fail(e->session_report, SMTP_FAILED, stage, err, detail);
-	smtpi_tx_fail_all(e, SMTP_FAILED, stage, err, detail, NULL);
-	e->phase = SMTPI_PH_CLOSED;
-	e->pend_count = 0;
-	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
-}
-
-int smtpi_engine_user_command(struct smtpi_engine *e, const char *line)
-{
-	if (e->phase != SMTPI_PH_READY || e->q_head || e->pend_count)
-		return SMTP_ESTATE;
-	e->cmd_done = 0;
-	e->cmd_code = 0;
-	return smtpi_engine_command(e, SMTPI_P_CMD, NULL, 0, NULL, line, strlen(line));
-}
-
-int smtpi_engine_ready(struct smtpi_engine *e)
+static int ready(struct smtpi_engine *e)
 {
 	e->phase = SMTPI_PH_READY;
+	if (e->log)
+		e->log->frozen = 1;
 	return smtpi_tx_pump(e);
+}
+
+static int auth_outcome(struct smtpi_engine *e, enum smtpi_auth_result res,
+			const struct smtpi_cause *c, int nomem)
+{
+	if (nomem)
+		return SMTP_ENOMEM;
+	switch (res) {
+	case SMTPI_AUTH_DONE:
+		return ready(e);
+	case SMTPI_AUTH_REFUSED:
+		if (!c->reply)
+			log_step(e, SMTP_STAGE_AUTH, NULL, c->err, c->detail, -1);
+		refuse(e, c);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int begin_auth(struct smtpi_engine *e)
+{
+	struct smtpi_cause c = {0};
+	int nomem = 0;
+	enum smtpi_auth_result res = smtpi_auth_begin(e, &c, &nomem);
+	return auth_outcome(e, res, &c, nomem);
 }
 
 /* After EHLO/HELO (and TLS): STARTTLS, AUTH or ready, as the mode requires. */
@@ -276,34 +258,46 @@ static int after_hello(struct smtpi_engine *e, int ehlo)
 	if (!e->tls_active && (mode == SMTP_TLS_STARTTLS || mode == SMTP_TLS_OPPORTUNISTIC)) {
 		if (offered) {
 			e->phase = SMTPI_PH_STARTTLS;
-			return smtpi_engine_command(e, SMTPI_P_STARTTLS, NULL, 0, NULL, "STARTTLS", 8);
+			return smtpi_pending_push(e, SMTPI_CMD_STARTTLS, NULL, 0, NULL, "STARTTLS", 8);
 		}
 		/* RFC 3207 4: a client that requires TLS must not go on without it. */
 		if (mode == SMTP_TLS_STARTTLS) {
-			smtpi_engine_refuse(e, SMTP_STAGE_EHLO, NULL, SMTP_ENOTLS,
-					    "the server does not offer STARTTLS");
-			return e->error;
+			struct smtpi_cause c = {.stage = SMTP_STAGE_EHLO, .err = SMTP_ENOTLS,
+						.detail = "the server does not offer STARTTLS"};
+			log_step(e, SMTP_STAGE_EHLO, NULL, c.err, c.detail, -1);
+			refuse(e, &c);
+			return 0;
 		}
 	}
 	if (e->cfg->user)
-		return smtpi_auth_begin(e);
-	return smtpi_engine_ready(e);
+		return begin_auth(e);
+	return ready(e);
 }
 
-static int on_greeting(struct smtpi_engine *e, const struct smtpi_reply *r)
+static int on_greeting(struct smtpi_engine *e, const struct smtpi_pending *p,
+		       const struct smtpi_reply *r)
 {
-	smtpi_engine_log(e, SMTP_STAGE_GREETING, NULL, r, 0);
+	log_step(e, SMTP_STAGE_GREETING, r, 0, NULL, elapsed_of(e, p));
 	if (r->code == 220)
 		return send_ehlo(e);
-	/* RFC 5321 3.1: 554 instead of 220 means no service; QUIT and close. */
-	smtpi_engine_refuse(e, SMTP_STAGE_GREETING, r, r->code == 421 ? SMTP_ECLOSED : SMTP_EREJECTED,
-			    NULL);
-	return e->error;
+	/* RFC 5321 3.1: 554 instead of 220 means no service: QUIT and close. */
+	struct smtpi_cause c = {.stage = SMTP_STAGE_GREETING, .reply = r};
+	refuse(e, &c);
+	return 0;
 }
 
-static int on_ehlo(struct smtpi_engine *e, const struct smtpi_reply *r, int helo)
+/* RFC 5321 4.1.4: a server that does not take EHLO answers 500, 501, 502 or 550,
+   and the client falls back to HELO (LMTP has no HELO, RFC 2033 4.1). */
+static int helo_fallback(const struct smtpi_engine *e, int code)
 {
-	smtpi_engine_log(e, SMTP_STAGE_EHLO, NULL, r, 0);
+	return !e->cfg->lmtp && (code == 500 || code == 501 || code == 502 || code == 550);
+}
+
+static int on_ehlo(struct smtpi_engine *e, const struct smtpi_pending *p,
+		   const struct smtpi_reply *r)
+{
+	int helo = p->cmd == SMTPI_CMD_HELO;
+	log_step(e, SMTP_STAGE_EHLO, r, 0, NULL, elapsed_of(e, p));
 	if (r->code / 100 == 2) {
 		if (!helo && smtpi_capa_parse(&e->capa, r->text, r->text_len))
 			return SMTP_ENOMEM;
@@ -312,59 +306,73 @@ static int on_ehlo(struct smtpi_engine *e, const struct smtpi_reply *r, int helo
 				(e->capa.flags & SMTPI_CAPA_ENHANCEDSTATUSCODES) != 0;
 		return after_hello(e, !helo);
 	}
-	/* RFC 5321 4.1.4: a server that does not know EHLO answers 500/502; fall back
-	   to HELO (LMTP has no HELO, RFC 2033 4.1). */
-	if (!helo && !e->cfg->lmtp && (r->code == 500 || r->code == 502)) {
-		char line[600];
-		int n = snprintf(line, sizeof line, "HELO %s", e->cfg->helo_name);
-		return smtpi_engine_command(e, SMTPI_P_HELO, NULL, 0, NULL, line, (size_t)n);
-	}
-	smtpi_engine_refuse(e, SMTP_STAGE_EHLO, r, r->code == 421 ? SMTP_ECLOSED : SMTP_EREJECTED,
-			    NULL);
-	return e->error;
+	if (!helo && helo_fallback(e, r->code))
+		return send_helo(e);
+	struct smtpi_cause c = {.stage = SMTP_STAGE_EHLO, .reply = r};
+	refuse(e, &c);
+	return 0;
 }
 
-static int on_starttls(struct smtpi_engine *e, const struct smtpi_reply *r)
+static int on_starttls(struct smtpi_engine *e, const struct smtpi_pending *p,
+		       const struct smtpi_reply *r)
 {
-	smtpi_engine_log(e, SMTP_STAGE_STARTTLS, NULL, r, 0);
+	log_step(e, SMTP_STAGE_STARTTLS, r, 0, NULL, elapsed_of(e, p));
 	if (r->code == 220) {
 		e->phase = SMTPI_PH_TLS;
 		return 0;
 	}
-	if (e->cfg->tls_mode == SMTP_TLS_OPPORTUNISTIC && r->code != 421) {
+	if (e->cfg->tls_mode == SMTP_TLS_OPPORTUNISTIC) {
 		if (e->cfg->user)
-			return smtpi_auth_begin(e);
-		return smtpi_engine_ready(e);
+			return begin_auth(e);
+		return ready(e);
 	}
-	smtpi_engine_refuse(e, SMTP_STAGE_STARTTLS, r,
-			    r->code == 421 ? SMTP_ECLOSED : SMTP_ENOTLS,
-			    "the server refused STARTTLS");
-	return e->error;
-}
-
-static int on_quit(struct smtpi_engine *e, const struct smtpi_reply *r)
-{
-	smtpi_report_add(e->session_report, SMTP_STAGE_QUIT, NULL, r, 0);
-	e->phase = SMTPI_PH_CLOSED;
+	struct smtpi_cause c = {.stage = SMTP_STAGE_STARTTLS, .reply = r, .err = SMTP_ENOTLS,
+				.detail = "the server refused STARTTLS"};
+	refuse(e, &c);
 	return 0;
 }
+
+static int on_auth(struct smtpi_engine *e, const struct smtpi_pending *p,
+		   const struct smtpi_reply *r)
+{
+	if (r->code != 334)
+		log_step(e, SMTP_STAGE_AUTH, r, 0, NULL, elapsed_of(e, p));
+	struct smtpi_cause c = {0};
+	int nomem = 0;
+	enum smtpi_auth_result res = smtpi_auth_reply(e, r, &c, &nomem);
+	return auth_outcome(e, res, &c, nomem);
+}
+
+/* ---- dispatch ---- */
 
 static void trace_reply(const struct smtpi_engine *e, const struct smtpi_reply *r)
 {
 	if (!e->cfg->trace)
 		return;
-	char line[SMTPI_REPLY_MAX_LINE + 32];
+	/* room for a whole line with every octet escaped (RFC 5321 4.5.3.1.5 bounds
+	   are the parser's: SMTPI_REPLY_MAX_LINE) */
+	char line[4 * SMTPI_REPLY_MAX_LINE + 32];
 	char enh[16];
+	const char *code = smtpi_reply_enhanced(r, enh, sizeof enh);
 	const char *t = r->text;
 	for (size_t i = 0; i < r->nlines; i++) {
 		const char *nl = strchr(t, '\n');
 		size_t n = nl ? (size_t)(nl - t) : strlen(t);
-		const char *code = smtpi_reply_enhanced(r, enh, sizeof enh);
-		int len = snprintf(line, sizeof line, "%d%c%s%s%.*s", r->code,
-				   i + 1 < r->nlines ? '-' : ' ', code ? code : "",
-				   code ? " " : "", (int)n, t);
-		smtpi_engine_trace(e, SMTP_TRACE_RECV, line,
-				   (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
+		size_t len = 0;
+		line[len++] = (char)('0' + r->code / 100);
+		line[len++] = (char)('0' + r->code / 10 % 10);
+		line[len++] = (char)('0' + r->code % 10);
+		line[len++] = i + 1 < r->nlines ? '-' : ' ';
+		if (code) {
+			size_t cl = strlen(code);
+			memcpy(line + len, code, cl);
+			len += cl;
+			line[len++] = ' ';
+		}
+		len += smtpi_escape_text(line + len, sizeof line - len, t, n);
+		if (len >= sizeof line)
+			len = sizeof line - 1;
+		smtpi_engine_trace(e, SMTP_TRACE_RECV, line, len);
 		t = nl ? nl + 1 : t + n;
 	}
 }
@@ -373,45 +381,67 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 {
 	trace_reply(e, r);
 	e->replies++;
-	if (e->pend_count == 0) {
-		/* RFC 5321 3.8: a server may announce 421 at any time, then close. */
-		if (r->code == 421) {
-			smtpi_engine_log(e, smtpi_engine_stage(e), NULL, r, SMTP_ECLOSED);
-			smtpi_engine_refuse(e, smtpi_engine_stage(e), r, SMTP_ECLOSED, NULL);
-			return e->error;
-		}
-		smtpi_engine_fail(e, SMTP_EPROTOCOL, "reply without a command");
-		return e->error;
+	const struct smtpi_pending *h = smtpi_pending_head(e);
+	int written = h && h->end <= e->sent_total;
+	if (r->code == 421 && (!h || h->cmd != SMTPI_CMD_QUIT)) {
+		closing(e, written ? h : NULL, r);
+		return 0;
 	}
-	struct smtpi_pending p = e->pend[e->pend_head];
-	e->last_stage = smtpi_pending_stage(p.kind);
-	e->pend_head = (e->pend_head + 1) % e->pend_cap;
-	e->pend_count--;
-	switch (p.kind) {
-	case SMTPI_P_GREETING:
-		return on_greeting(e, r);
-	case SMTPI_P_EHLO:
-		return on_ehlo(e, r, 0);
-	case SMTPI_P_HELO:
-		return on_ehlo(e, r, 1);
-	case SMTPI_P_STARTTLS:
-		return on_starttls(e, r);
-	case SMTPI_P_AUTH:
-		return smtpi_auth_reply(e, r);
-	case SMTPI_P_QUIT:
-		return on_quit(e, r);
-	case SMTPI_P_CMD:
-		smtpi_report_add(e->session_report, SMTP_STAGE_COMMAND, NULL, r, 0);
-		e->cmd_done = 1;
-		e->cmd_code = r->code;
+	/* RFC 2920 3.1: a reply answers the oldest command written and not yet
+	   answered; one with no such command would pair every later reply with the
+	   wrong command. */
+	if (!written) {
+		smtpi_engine_fail(e, SMTP_EPROTOCOL,
+				  h ? "a reply arrived before its command was sent"
+				    : "a reply arrived with no command waiting for it",
+				  0);
+		return 0;
+	}
+	struct smtpi_pending p = *h;
+	smtpi_pending_pop(e);
+	switch (p.cmd) {
+	case SMTPI_CMD_GREETING:
+		return on_greeting(e, &p, r);
+	case SMTPI_CMD_EHLO:
+	case SMTPI_CMD_HELO:
+		return on_ehlo(e, &p, r);
+	case SMTPI_CMD_STARTTLS:
+		return on_starttls(e, &p, r);
+	case SMTPI_CMD_AUTH:
+		return on_auth(e, &p, r);
+	case SMTPI_CMD_QUIT:
+		smtpi_report_step(e->session_report, SMTP_STAGE_QUIT, NULL, r, 0, NULL,
+				  elapsed_of(e, &p));
+		e->phase = SMTPI_PH_CLOSED;
+		return 0;
+	case SMTPI_CMD_USER:
+		smtpi_report_step(e->session_report, SMTP_STAGE_COMMAND, NULL, r, 0, NULL,
+				  elapsed_of(e, &p));
+		e->user_done = 1;
+		e->user_code = r->code;
 		return 0;
 	default:
-		return smtpi_tx_reply(e, &p, r);
+		break;
 	}
+	int rc = smtpi_tx_on_reply(e, &p, r);
+	if (rc == SMTP_EPROTOCOL) {
+		smtpi_engine_fail(e, SMTP_EPROTOCOL, e->why, 0);
+		return 0;
+	}
+	return rc ? rc : smtpi_tx_pump(e);
 }
 
-int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len)
+/* QUIT goes out when asked for and the queue is empty, or when MAILMAX says this
+   connection is used up (RFC 9422 4.1; the session then reconnects). */
+static int quit_due(const struct smtpi_engine *e)
 {
+	return e->phase == SMTPI_PH_READY && e->pend_count == 0 && !e->body &&
+	       ((e->quit_wanted && !e->q_head) || e->reconnect);
+}
+
+int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len, int64_t now_us)
+{
+	e->now_us = now_us;
 	while (len > 0) {
 		if (e->phase == SMTPI_PH_CLOSED || e->phase == SMTPI_PH_DOWN)
 			return 0;
@@ -419,24 +449,24 @@ int smtpi_engine_recv(struct smtpi_engine *e, const char *buf, size_t len)
 			/* RFC 3207 5 / CVE-2011-0411: nothing may follow the 220 to STARTTLS
 			   in plain text; such bytes are an injection attempt. */
 			smtpi_engine_fail(e, SMTP_EPROTOCOL,
-					  "the server sent data after its STARTTLS reply");
+					  "the server sent data after its STARTTLS reply", 0);
 			return 0;
 		}
 		size_t used = 0;
 		int rc = smtpi_reply_parse(&e->rp, buf, len, &used);
 		if (rc < 0) {
-			smtpi_engine_fail(e, SMTP_EPROTOCOL, "malformed or oversized reply");
+			smtpi_engine_fail(e, SMTP_EPROTOCOL, "malformed or oversized reply", 0);
 			return 0;
 		}
 		buf += used;
 		len -= used;
 		if (rc == SMTPI_REPLY_DONE) {
-			/* a refusal is already recorded and its QUIT queued; only running
-			   out of memory stops the dialogue here */
 			rc = dispatch(e, &e->rp.reply);
 			smtpi_reply_init(&e->rp);
-			if (rc == SMTP_ENOMEM)
-				return rc;
+			if (rc) {
+				smtpi_engine_fail(e, rc, "out of memory", 0);
+				return 0;
+			}
 		}
 	}
 	if (quit_due(e))
@@ -448,19 +478,19 @@ int smtpi_engine_output(struct smtpi_engine *e, const char **p, size_t *len)
 {
 	if (quit_due(e))
 		send_quit(e);
-	if (e->body) {
-		int rc = smtpi_tx_fill_body(e);
-		if (rc)
-			return rc;
-	}
+	if (e->body && smtpi_tx_fill(e))
+		smtpi_engine_fail(e, SMTP_ENOMEM, "out of memory", 0);
 	*p = e->out.data ? e->out.data + e->out.off : "";
 	*len = smtpi_buf_pending(&e->out);
 	return 0;
 }
 
-void smtpi_engine_sent(struct smtpi_engine *e, size_t n)
+void smtpi_engine_sent(struct smtpi_engine *e, size_t n, int64_t now_us)
 {
+	e->now_us = now_us;
 	smtpi_buf_consume(&e->out, n);
+	e->sent_total += n;
+	smtpi_pending_stamp(e);
 	if (!e->body && !e->q_head && smtpi_buf_pending(&e->out) == 0)
 		smtpi_buf_trim(&e->out);
 }
@@ -468,7 +498,7 @@ void smtpi_engine_sent(struct smtpi_engine *e, size_t n)
 int smtpi_engine_status(const struct smtpi_engine *e)
 {
 	int st = 0;
-	if (smtpi_buf_pending(&e->out) > 0 || e->body)
+	if (smtpi_buf_pending(&e->out) > 0 || e->body || quit_due(e))
 		st |= SMTPI_E_WRITE;
 	if (e->pend_count > 0)
 		st |= SMTPI_E_READ;
@@ -476,39 +506,45 @@ int smtpi_engine_status(const struct smtpi_engine *e)
 		st |= SMTPI_E_TLS;
 	if (e->phase == SMTPI_PH_CLOSED)
 		st |= SMTPI_E_CLOSED;
-	if (quit_due(e))
-		st |= SMTPI_E_WRITE;
 	return st;
-}
-
-smtp_stage smtpi_pending_stage(enum smtpi_pending_kind kind)
-{
-	static const smtp_stage stage_of[] = {
-		[SMTPI_P_GREETING] = SMTP_STAGE_GREETING, [SMTPI_P_EHLO] = SMTP_STAGE_EHLO,
-		[SMTPI_P_HELO] = SMTP_STAGE_EHLO,         [SMTPI_P_STARTTLS] = SMTP_STAGE_STARTTLS,
-		[SMTPI_P_AUTH] = SMTP_STAGE_AUTH,         [SMTPI_P_MAIL] = SMTP_STAGE_MAIL,
-		[SMTPI_P_RCPT] = SMTP_STAGE_RCPT,         [SMTPI_P_DATA] = SMTP_STAGE_DATA,
-		[SMTPI_P_FINAL] = SMTP_STAGE_BODY,        [SMTPI_P_RSET] = SMTP_STAGE_RSET,
-		[SMTPI_P_QUIT] = SMTP_STAGE_QUIT,         [SMTPI_P_BDAT] = SMTP_STAGE_BODY,
-		[SMTPI_P_SYNC] = SMTP_STAGE_RSET,         [SMTPI_P_CMD] = SMTP_STAGE_COMMAND,
-	};
-	return stage_of[kind];
 }
 
 smtp_stage smtpi_engine_stage(const struct smtpi_engine *e)
 {
 	if (e->body)
 		return SMTP_STAGE_BODY;
-	if (e->pend_count > 0)
-		return smtpi_pending_stage(e->pend[e->pend_head].kind);
+	const struct smtpi_pending *h = smtpi_pending_head(e);
+	if (h)
+		return smtpi_cmd_stage(h->cmd);
 	switch (e->phase) {
 	case SMTPI_PH_DOWN:
 		return SMTP_STAGE_CONNECT;
+	case SMTPI_PH_GREETING:
+		return SMTP_STAGE_GREETING;
+	case SMTPI_PH_EHLO:
+		return SMTP_STAGE_EHLO;
+	case SMTPI_PH_STARTTLS:
 	case SMTPI_PH_TLS:
 		return SMTP_STAGE_TLS;
+	case SMTPI_PH_AUTH:
+		return SMTP_STAGE_AUTH;
 	case SMTPI_PH_QUIT:
 		return SMTP_STAGE_QUIT;
 	default:
-		return e->emit ? smtpi_tx_stage(e->emit) : e->last_stage;
+		return e->emit ? smtpi_tx_waiting_stage(e, e->emit) : SMTP_STAGE_NONE;
 	}
+}
+
+void smtpi_engine_quit(struct smtpi_engine *e)
+{
+	e->quit_wanted = 1;
+}
+
+int smtpi_engine_user_command(struct smtpi_engine *e, const char *line)
+{
+	if (e->phase != SMTPI_PH_READY || e->q_head || e->pend_count)
+		return SMTP_ESTATE;
+	e->user_done = 0;
+	e->user_code = 0;
+	return smtpi_pending_push(e, SMTPI_CMD_USER, NULL, 0, NULL, line, strlen(line));
 }

@@ -27,13 +27,32 @@ static int long_line(const unsigned char *p, size_t len)
 	return 0;
 }
 
+/* The header block: everything before the first empty line (RFC 5322 2.1). */
+static size_t header_length(const unsigned char *p, size_t len)
+{
+	if (len && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n')))
+		return 0;
+	const unsigned char *s = p, *end = p + len;
+	while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
+		s++;
+		if (s < end && (*s == '\n' || (*s == '\r' && s + 1 < end && s[1] == '\n')))
+			return (size_t)(s - p);
+	}
+	return len;
+}
+
 int smtpi_envelope_scan(smtp_message *m)
 {
 	m->eight_bit = 0;
+	m->header_utf8 = 0;
 	if (!m->data)
 		return 0;
 	int nul;
 	smtpi_body_scan(m->data, m->data_len, &m->eight_bit, &nul);
+	if (m->eight_bit) {
+		int hnul;
+		smtpi_body_scan(m->data, header_length(m->data, m->data_len), &m->header_utf8, &hnul);
+	}
 	/* RFC 5322 2.3 / RFC 6152 2: text never carries NUL; only binary content may */
 	if (nul && m->body_type != SMTP_BODY_BINARYMIME)
 		return SMTP_EINVAL;
@@ -110,26 +129,34 @@ static int refuse(char *why, size_t len, int err, const char *text)
 int smtpi_envelope_check(struct smtpi_engine *e, smtp_message *m, char *why, size_t why_len)
 {
 	unsigned f = e->capa.flags;
-	/* RFC 6531 3.4: a UTF-8 local part cannot be expressed without SMTPUTF8 */
+	/* RFC 6531 3.4: a UTF-8 local part or UTF-8 header fields cannot be expressed
+	   without SMTPUTF8 */
 	if (smtpi_message_needs_utf8(m) && !(f & SMTPI_CAPA_SMTPUTF8)) {
 		return refuse(why, why_len, SMTP_EUTF8,
-			      "an address needs SMTPUTF8, which the server does not offer");
+			      m->header_utf8 || m->smtputf8
+				      ? "the message's header needs SMTPUTF8, which the server does not offer"
+				      : "an address needs SMTPUTF8, which the server does not offer");
 	}
-	/* RFC 8689 4.1: REQUIRETLS only over TLS to a server that offers it */
-	if (m->requiretls && (!e->tls_active || !(f & SMTPI_CAPA_REQUIRETLS))) {
+	/* RFC 8689 4.1, 4.2.1: REQUIRETLS only over TLS whose certificate was verified,
+	   to a server that offers it */
+	if (m->requiretls && (!e->tls_active || e->cfg->tls_unverified ||
+			      !(f & SMTPI_CAPA_REQUIRETLS))) {
 		return refuse(why, why_len, SMTP_ENOTLS,
-			      e->tls_active ? "REQUIRETLS is not offered by the server"
-					    : "REQUIRETLS needs a TLS connection");
+			      !e->tls_active ? "REQUIRETLS needs a TLS connection"
+			      : e->cfg->tls_unverified
+				      ? "REQUIRETLS needs a verified certificate; verification is off"
+				      : "REQUIRETLS is not offered by the server");
 	}
 	if (smtpi_message_wants_dsn(m) && !(f & SMTPI_CAPA_DSN)) {
 		if (m->dsn_required) {
 			return refuse(why, why_len, SMTP_EINVAL,
 				      "DSN was required but the server does not offer it");
 		}
-		struct smtpi_reply note = {0};
-		note.text_len = (size_t)snprintf(note.text, sizeof note.text,
-			"the server does not offer DSN: NOTIFY, ORCPT, RET and ENVID left out");
-		smtpi_report_add(&m->report, SMTP_STAGE_MAIL, NULL, &note, 0);
+		if (smtpi_report_step(&m->report, SMTP_STAGE_MAIL, NULL, NULL, 0,
+				      "the server does not offer DSN: NOTIFY, ORCPT, RET and "
+				      "ENVID left out",
+				      -1))
+			return SMTP_ENOMEM;
 	}
 	/* RFC 1870 6: a message over the server's fixed limit would be refused */
 	uint64_t size = known_size(m);

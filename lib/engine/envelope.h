@@ -6,12 +6,13 @@
 
 #include "engine/engine.h"
 
-/* At submit: scans in-memory content once for 8-bit and NUL octets and over-long
-   lines. Returns 0 or SMTP_EINVAL (a NUL octet in text content, a line over 998
-   octets without allow_long_lines). */
+/* At submit: scans in-memory content once for 8-bit and NUL octets (and 8-bit
+   octets in its header block) and over-long lines. Returns 0 or SMTP_EINVAL (a NUL
+   octet in text content, a line over 998 octets without allow_long_lines). */
 int smtpi_envelope_scan(smtp_message *m);
 /* Before the first MAIL: what the server's extensions allow. Returns 0, or the
-   local error with its reason in why: SMTP_EUTF8, SMTP_ESIZE, SMTP_ENOTLS (REQUIRETLS),
+   local error with its reason in why: SMTP_EUTF8, SMTP_ESIZE, SMTP_ENOTLS (REQUIRETLS
+   without a verified TLS connection or not offered),
    SMTP_EINVAL (8-bit or binary content the server cannot take, DSN required but not
    offered, an IDN libidn2 refuses), SMTP_ENOMEM. */
 int smtpi_envelope_check(struct smtpi_engine *e, smtp_message *m, char *why, size_t why_len);
@@ -22,12 +23,5 @@ char *smtpi_envelope_mail_line(const struct smtpi_engine *e, const smtp_message 
 char *smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message *m, size_t i);
 /* Frees the A-label copies. */
 void smtpi_envelope_clear(smtp_message *m);
-
-/* transaction.c, for body_out.c */
-void smtpi_tx_finish(struct smtpi_engine *e, smtp_message *m);
-void smtpi_tx_attach_log(struct smtpi_engine *e, smtp_message *m);
-void smtpi_tx_refused(smtp_message *m, smtp_stage stage, int code);
-/* body_out.c: the body begins (after 354, or after the RCPTs with BDAT). */
-int smtpi_body_start(struct smtpi_engine *e, smtp_message *m);
 
 #endif

@@ -8,7 +8,10 @@
 
 smtp_message *smtp_message_new(void)
 {
-	return calloc(1, sizeof(smtp_message));
+	smtp_message *m = calloc(1, sizeof(smtp_message));
+	if (m)
+		smtpi_report_init(&m->report);
+	return m;
 }
 
 void smtp_message_free(smtp_message *m)
@@ -25,13 +28,13 @@ void smtp_message_free(smtp_message *m)
 	free(m->notify);
 	free(m->orcpt);
 	free(m->envid);
-	smtpi_report_reset(&m->report);
+	smtpi_report_free(&m->report);
 	free(m);
 }
 
 static int busy(const smtp_message *m)
 {
-	return m->cursor != SMTPI_MSG_IDLE && m->cursor != SMTPI_MSG_DONE;
+	return m->tx.state != SMTPI_TX_IDLE;
 }
 
 /* Checks a mailbox and returns a copy without angle brackets. */
@@ -175,6 +178,16 @@ int smtp_message_set_requiretls(smtp_message *m, int on)
 	return 0;
 }
 
+int smtp_message_set_smtputf8(smtp_message *m, int on)
+{
+	if (!m)
+		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
+	m->smtputf8 = on != 0;
+	return 0;
+}
+
 int smtpi_message_wants_dsn(const smtp_message *m)
 {
 	if (m->dsn_ret || m->envid)
@@ -226,6 +239,8 @@ const smtp_report *smtp_message_report(const smtp_message *m)
 
 int smtpi_message_needs_utf8(const smtp_message *m)
 {
+	if (m->header_utf8 || m->smtputf8)
+		return 1;
 	unsigned all = m->from_flags;
 	for (size_t i = 0; i < m->nrcpts; i++)
 		all |= m->rcpt_flags[i];

@@ -9,19 +9,40 @@
 #include "report/report.h"
 #include "smtp.h"
 
-/* Where the engine stands in a message's transaction (RFC 5321 3.3). */
-enum smtpi_msg_cursor {
-	SMTPI_MSG_IDLE = 0,     /* not queued */
-	SMTPI_MSG_QUEUED,       /* waiting for its turn */
-	SMTPI_MSG_MAIL,         /* MAIL is next */
-	SMTPI_MSG_RCPT,         /* RCPT number next_rcpt is next */
-	SMTPI_MSG_DATA,         /* DATA is next */
-	SMTPI_MSG_WAIT_DATA,    /* DATA sent, waiting for 354 */
-	SMTPI_MSG_BODY,         /* the body is being written */
-	SMTPI_MSG_WAIT_FINAL,   /* the final dot went out; waiting for its reply(ies) */
-	SMTPI_MSG_RSET,         /* the transaction failed; RSET is next */
-	SMTPI_MSG_WAIT_RSET,    /* RSET sent */
-	SMTPI_MSG_DONE          /* the report is final */
+/* A transaction (RFC 5321 3.3) as one explicit state object: its state says what
+   it waits for; every reply to its commands goes through smtpi_tx_on_reply, which
+   switches on it; a failure has one state (FAILED) with one way out: the replies still
+   owed are drained, and the session sends RSET before the next MAIL on this
+   connection (or closes it). */
+enum smtpi_tx_state {
+	SMTPI_TX_IDLE = 0,   /* not submitted, or its report is final */
+	SMTPI_TX_QUEUED,     /* submitted; no command written yet */
+	SMTPI_TX_ENVELOPE,   /* MAIL written: RCPTs and DATA being written and answered */
+	SMTPI_TX_BODY,       /* the content is being written (after 354, or BDAT chunks) */
+	SMTPI_TX_FINAL,      /* the end of the content is written: awaiting the final
+				reply (LMTP: one per accepted recipient, RFC 2033 4.2) */
+	SMTPI_TX_FAILED      /* every recipient of the transaction is decided and nothing
+				more of it is written; waiting for the replies still owed */
+};
+
+struct smtpi_tx {
+	enum smtpi_tx_state state;
+	size_t first, end;          /* recipients of this transaction (RFC 9422 RCPTMAX) */
+	size_t rcpt_written;        /* RCPT commands written */
+	size_t rcpt_replies;        /* RCPT replies received */
+	size_t rcpt_ok;             /* RCPTs answered 2xx */
+	size_t owed;                /* replies owed to commands written */
+	int mail_refused;           /* MAIL got 4xx or 5xx */
+	int data_written;           /* DATA is written, or BDAT chunks began */
+	size_t chunks;              /* BDAT chunks written before the last */
+	int bdat;                   /* the content goes in BDAT chunks (RFC 3030) */
+	int end_queued;             /* the end of the content is in the output */
+	uint64_t end_pos;           /* the output position just past it */
+	int lone_dot;               /* the end carried no content (the transaction had
+				       failed when DATA got 354, RFC 2920 3.1) */
+	int data_owed;              /* DATA is written and its reply has not come */
+	int checked;                /* the checks before the first MAIL passed */
+	uint64_t seq;               /* submission order, for resuming RCPTMAX parts */
 };
 
 struct smtp_message {
@@ -46,20 +67,13 @@ struct smtp_message {
 	int requiretls;
 	char *wire_from;            /* A-label forms when the server lacks SMTPUTF8, */
 	char **wire_rcpts;          /* else NULL (the addresses go as given) */
+	int header_utf8;            /* in-memory content: 8-bit octets in the header block */
+	int smtputf8;               /* the caller declared the content needs SMTPUTF8 */
 	struct smtp_report report;
 
-	/* engine state, valid while queued */
-	enum smtpi_msg_cursor cursor;
+	/* engine state, valid while submitted */
+	struct smtpi_tx tx;
 	struct smtp_message *next;  /* the session's queue */
-	size_t tx_first, tx_end;    /* recipients of the current transaction (RCPTMAX) */
-	size_t next_rcpt;           /* RCPT commands written */
-	size_t rcpt_replies;        /* RCPT replies received in this transaction */
-	size_t rcpt_ok;             /* RCPTs accepted in this transaction */
-	size_t final_replies;       /* LMTP: replies to the final dot received */
-	int tx_failed;              /* this transaction failed; RSET follows */
-	int bdat;                   /* this transaction sends BDAT chunks */
-	smtp_stage fail_stage;      /* the last refusal's stage */
-	int fail_temp;              /* a refusal was temporary (4xx) */
 	size_t data_off;            /* body bytes of data[] consumed */
 	int reader_done;
 };

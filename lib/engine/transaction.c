@@ -1,37 +1,33 @@
-/* Mail transactions (RFC 5321 3.3): MAIL, RCPT, DATA or BDAT, the final reply, RSET
-   after a failure; grouped per RFC 2920 when the server offers PIPELINING, queued
-   messages following each other without waiting (RFC 2920 3.1). The envelope
-   parameters (SIZE, BODY, SMTPUTF8, DSN, REQUIRETLS) are in envelope.c, the body
-   blocks in body_out.c. */
-#include <stdio.h>
+/* Mail transactions (RFC 5321 3.3) as explicit state objects (struct smtpi_tx in
+   message.h): the write side (MAIL, RCPT, DATA or BDAT, grouped per RFC 2920 when the
+   server offers PIPELINING, queued messages following each other without waiting)
+   and the one transition per reply, smtpi_tx_on_reply. Every recipient is decided
+   once, by one reply or one local error (DESIGN.md "Verdicts"); the verdict rules
+   themselves are in lib/report/verdict.c. Envelope parameters are in envelope.c, the
+   content's encoding in body_out.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/envelope.h"
 
-smtp_stage smtpi_tx_stage(const smtp_message *m)
+/* ---- deciding ---- */
+
+static int decide_part(smtp_message *m, const struct smtpi_cause *c)
 {
-	switch (m->cursor) {
-	case SMTPI_MSG_RCPT:
-		return SMTP_STAGE_RCPT;
-	case SMTPI_MSG_DATA:
-	case SMTPI_MSG_WAIT_DATA:
-		return SMTP_STAGE_DATA;
-	case SMTPI_MSG_BODY:
-	case SMTPI_MSG_WAIT_FINAL:
-		return SMTP_STAGE_BODY;
-	case SMTPI_MSG_RSET:
-	case SMTPI_MSG_WAIT_RSET:
-		return SMTP_STAGE_RSET;
-	default:
-		return SMTP_STAGE_MAIL;
-	}
+	for (size_t i = m->tx.first; i < m->tx.end; i++)
+		if (smtpi_report_decide(&m->report, i, c))
+			return SMTP_ENOMEM;
+	return 0;
+}
+
+static int is_open(const struct smtpi_engine *e, const smtp_message *m)
+{
+	return e->open_seq == m->tx.seq;
 }
 
 static void unlink_message(struct smtpi_engine *e, smtp_message *m)
 {
-	smtp_message **pp = &e->q_head;
-	smtp_message *prev = NULL;
+	smtp_message **pp = &e->q_head, *prev = NULL;
 	while (*pp && *pp != m) {
 		prev = *pp;
 		pp = &(*pp)->next;
@@ -48,58 +44,54 @@ static void unlink_message(struct smtpi_engine *e, smtp_message *m)
 	m->next = NULL;
 }
 
-void smtpi_tx_finish(struct smtpi_engine *e, smtp_message *m)
+/* Every recipient is decided: the report becomes final and never changes again. */
+static void finish(struct smtpi_engine *e, smtp_message *m)
 {
 	unlink_message(e, m);
 	smtpi_envelope_clear(m);
-	m->cursor = SMTPI_MSG_DONE;
+	smtpi_report_finish(&m->report);
+	m->tx.state = SMTPI_TX_IDLE;
 	if (e->cfg->message_done)
 		e->cfg->message_done(e->cfg->message_done_ud, m);
 }
 
-void smtpi_tx_attach_log(struct smtpi_engine *e, smtp_message *m)
+/* A transaction ended (no reply owed): the next one for the remaining recipients
+   (RFC 9422 RCPTMAX), or the message is done. */
+static void transaction_over(struct smtpi_engine *e, smtp_message *m)
 {
-	if (!m->report.conn)
-		m->report.conn = smtpi_connlog_ref(e->log);
+	struct smtpi_tx *t = &m->tx;
+	if (t->end >= m->nrcpts) {
+		finish(e, m);
+		return;
+	}
+	size_t first = t->end;
+	uint64_t seq = t->seq;
+	memset(t, 0, sizeof *t);
+	t->state = SMTPI_TX_QUEUED;
+	t->checked = 1;
+	t->first = t->end = first;
+	t->seq = seq;
+	if (!e->emit || e->emit->tx.seq > seq)
+		e->emit = m;
 }
 
-/* The stage a message is waiting in: that of its oldest unanswered command, else
-   where its cursor stands. */
-static smtp_stage waiting_stage(const struct smtpi_engine *e, const smtp_message *m)
+/* The transaction fails: cause (when given) decides every recipient still undecided;
+   nothing more of it is written (RFC 3030 2: no further BDAT chunk). */
+static int fail(struct smtpi_engine *e, smtp_message *m, const struct smtpi_cause *cause)
 {
-	for (size_t i = 0; i < e->pend_count; i++) {
-		const struct smtpi_pending *p = &e->pend[(e->pend_head + i) % e->pend_cap];
-		if (p->m == m)
-			return smtpi_pending_stage(p->kind);
-	}
-	return smtpi_tx_stage(m);
-}
-
-void smtpi_tx_fail_all(struct smtpi_engine *e, smtp_outcome outcome, smtp_stage stage,
-		       int err, const char *detail, const struct smtpi_reply *reply)
-{
-	while (e->q_head) {
-		smtp_message *m = e->q_head;
-		smtp_stage st = m->cursor == SMTPI_MSG_QUEUED && stage ? stage : waiting_stage(e, m);
-		smtpi_tx_attach_log(e, m);
-		if (m->cursor != SMTPI_MSG_QUEUED)
-			smtpi_report_add(&m->report, st, NULL, reply, reply ? 0 : err);
-		if (m->report.outcome == SMTP_PENDING) {
-			for (size_t i = 0; i < m->report.nrcpts; i++)
-				m->report.rcpts[i].accepted = 0;
-			smtpi_report_fail(&m->report, outcome, st, err, detail);
-		}
-		smtpi_tx_finish(e, m);
-	}
-	e->emit = NULL;
-	e->body = NULL;
+	if (cause && decide_part(m, cause))
+		return SMTP_ENOMEM;
+	m->tx.state = SMTPI_TX_FAILED;
+	if (e->body == m)
+		e->body = NULL;
+	return 0;
 }
 
 /* ---- submitting ---- */
 
 int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 {
-	if (m->cursor != SMTPI_MSG_IDLE && m->cursor != SMTPI_MSG_DONE)
+	if (m->tx.state != SMTPI_TX_IDLE)
 		return SMTP_ESTATE;
 	if (!m->from || m->nrcpts == 0 || (!m->data && !m->reader))
 		return SMTP_EINVAL;
@@ -107,15 +99,14 @@ int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 	if (rc)
 		return rc;
 	smtpi_report_reset(&m->report);
-	if (smtpi_report_set_rcpts(&m->report, m->rcpts, m->nrcpts)) {
+	if (smtpi_report_begin(&m->report, m->rcpts, m->nrcpts)) {
 		smtpi_report_reset(&m->report);
 		return SMTP_ENOMEM;
 	}
-	m->cursor = SMTPI_MSG_QUEUED;
+	memset(&m->tx, 0, sizeof m->tx);
+	m->tx.state = SMTPI_TX_QUEUED;
+	m->tx.seq = ++e->seq;
 	m->next = NULL;
-	m->tx_first = m->tx_end = 0;
-	m->fail_stage = SMTP_STAGE_NONE;
-	m->fail_temp = 0;
 	if (e->q_tail)
 		e->q_tail->next = m;
 	else
@@ -126,114 +117,98 @@ int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 	return smtpi_tx_pump(e);
 }
 
-/* ---- the outcome ---- */
+/* ---- writing ---- */
 
-/* A refusal that ends the current transaction; the first one names the stage. */
-void smtpi_tx_refused(smtp_message *m, smtp_stage stage, int code)
+static int send_line(struct smtpi_engine *e, enum smtpi_cmd cmd, smtp_message *m, size_t idx,
+		     const char *line, size_t len)
 {
-	if (m->tx_failed)
-		return;
-	m->tx_failed = 1;
-	m->fail_stage = stage;
-	m->fail_temp |= code / 100 == 4;
+	return smtpi_pending_push(e, cmd, m, idx, NULL, line, len);
 }
 
-/* The message's outcome once every transaction it needed is over. */
-static void settle(smtp_message *m)
+/* The checks before the first MAIL failed: the message never starts. */
+static int refuse_locally(struct smtpi_engine *e, smtp_message *m, int err, const char *why)
 {
-	if (m->report.outcome != SMTP_PENDING)
-		return;
-	size_t ok = 0;
-	int temp = m->fail_temp;
-	for (size_t i = 0; i < m->report.nrcpts; i++) {
-		ok += m->report.rcpts[i].accepted ? 1 : 0;
-		temp |= m->report.rcpts[i].code / 100 == 4;
-	}
-	if (ok == m->report.nrcpts)
-		smtpi_report_fail(&m->report, SMTP_SENT, SMTP_STAGE_NONE, 0, NULL);
-	else if (ok > 0)
-		smtpi_report_fail(&m->report, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE, 0, NULL);
-	else
-		smtpi_report_fail(&m->report, temp ? SMTP_DEFERRED : SMTP_BOUNCED,
-				  m->fail_stage ? m->fail_stage : SMTP_STAGE_BODY, SMTP_EREJECTED, NULL);
+	struct smtpi_cause c = {.stage = SMTP_STAGE_MAIL, .err = err, .detail = why};
+	if (smtpi_report_step(&m->report, SMTP_STAGE_MAIL, NULL, NULL, err, why, -1))
+		return SMTP_ENOMEM;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (smtpi_report_decide(&m->report, i, &c))
+			return SMTP_ENOMEM;
+	finish(e, m);
+	return 0;
 }
 
-/* A transaction ended: the next one for the remaining recipients (RCPTMAX), or the
-   message is done. */
-static void transaction_over(struct smtpi_engine *e, smtp_message *m)
+/* MAIL begins a transaction (RFC 5321 3.3), preceded by RSET when the server may
+   still hold an earlier one: after a transaction that failed before its end of data,
+   and after a BDAT transaction whose LAST chunk is not answered yet (RFC 3030 2: the
+   state after a failed BDAT is indeterminate; RSET clears it). */
+static int start(struct smtpi_engine *e, smtp_message *m, int pipelining)
 {
-	if (m->tx_end < m->nrcpts) {
-		m->tx_first = m->tx_end;
-		m->cursor = SMTPI_MSG_MAIL;
-		if (!e->emit || e->emit == m->next)
-			e->emit = m;
-		return;
-	}
-	settle(m);
-	smtpi_tx_finish(e, m);
-}
-
-/* ---- writing commands ---- */
-
-static int send_line(struct smtpi_engine *e, enum smtpi_pending_kind kind, smtp_message *m,
-		     size_t idx, const char *line)
-{
-	return smtpi_engine_command(e, kind, m, idx, NULL, line, strlen(line));
-}
-
-static int send_mail(struct smtpi_engine *e, smtp_message *m)
-{
-	smtpi_tx_attach_log(e, m);
-	if (m->cursor == SMTPI_MSG_QUEUED) {
-		char why[160];
+	struct smtpi_tx *t = &m->tx;
+	smtpi_report_attach(&m->report, e->log);
+	if (!t->checked) {
+		char why[200];
 		int err = smtpi_envelope_check(e, m, why, sizeof why);
 		if (err == SMTP_ENOMEM)
 			return err;
-		if (err) {
-			smtpi_report_fail(&m->report, SMTP_FAILED, SMTP_STAGE_MAIL, err, why);
-			smtpi_tx_finish(e, m);
+		if (err)
+			return refuse_locally(e, m, err, why);
+		t->checked = 1;
+	}
+	if (!e->tx_clean) {
+		if (send_line(e, SMTPI_CMD_RSET, m, 0, "RSET", 4))
+			return SMTP_ENOMEM;
+		e->tx_clean = 1;
+		if (!pipelining)
 			return 0;
-		}
 	}
 	/* RFC 9422 4.2: at most RCPTMAX recipients per transaction */
-	size_t left = m->nrcpts - m->tx_first;
-	m->tx_end = m->tx_first + (e->capa.rcptmax && left > e->capa.rcptmax ? e->capa.rcptmax : left);
-	m->next_rcpt = m->tx_first;
-	m->rcpt_replies = m->rcpt_ok = m->final_replies = 0;
-	m->tx_failed = 0;
-	m->bdat = smtpi_envelope_use_bdat(e, m);
-	/* RFC 3030 2: after a pipelined BDAT LAST the server may still hold a failed
-	   transaction; a resynchronising RSET costs no round trip. */
-	if (e->bdat_unsettled > 0 && send_line(e, SMTPI_P_SYNC, m, 0, "RSET"))
-		return SMTP_ENOMEM;
+	size_t left = m->nrcpts - t->first;
+	size_t max = e->capa.rcptmax;
+	t->end = t->first + (max && left > max ? max : left);
+	t->bdat = smtpi_envelope_use_bdat(e, m);
 	char *line = smtpi_envelope_mail_line(e, m);
 	if (!line)
 		return SMTP_ENOMEM;
-	e->mails++;
-	int rc = send_line(e, SMTPI_P_MAIL, m, 0, line);
+	int rc = send_line(e, SMTPI_CMD_MAIL, m, 0, line, strlen(line));
 	free(line);
-	m->cursor = SMTPI_MSG_RCPT;
+	e->mails++;
+	e->tx_clean = 0;
+	e->open_seq = t->seq;
+	t->state = SMTPI_TX_ENVELOPE;
 	return rc;
 }
 
 static int send_rcpt(struct smtpi_engine *e, smtp_message *m)
 {
-	size_t i = m->next_rcpt++;
+	size_t i = m->tx.first + m->tx.rcpt_written++;
 	char *line = smtpi_envelope_rcpt_line(e, m, i);
 	if (!line)
 		return SMTP_ENOMEM;
-	int rc = send_line(e, SMTPI_P_RCPT, m, i, line);
+	int rc = send_line(e, SMTPI_CMD_RCPT, m, i, line, strlen(line));
 	free(line);
-	if (m->next_rcpt == m->tx_end)
-		m->cursor = SMTPI_MSG_DATA;
 	return rc;
 }
 
-/* RFC 9422 4.1: MAILMAX transactions per connection, then a new connection. */
-static int mailmax_reached(struct smtpi_engine *e, const smtp_message *m)
+/* After the RCPTs: DATA, whose 354 the content waits for, or BDAT chunks, which
+   follow without a DATA (RFC 3030 2). */
+static int begin_content(struct smtpi_engine *e, smtp_message *m)
 {
-	return (m->cursor == SMTPI_MSG_QUEUED || m->cursor == SMTPI_MSG_MAIL) &&
-	       e->capa.mailmax && e->mails >= e->capa.mailmax;
+	struct smtpi_tx *t = &m->tx;
+	t->data_written = 1;
+	if (t->bdat) {
+		t->state = SMTPI_TX_BODY;
+		smtpi_body_start(e, m);
+		return 0;
+	}
+	t->data_owed = 1;
+	return send_line(e, SMTPI_CMD_DATA, m, 0, "DATA", 4);
+}
+
+/* RFC 9422 4.1: MAILMAX transactions per connection, then a new connection. */
+static int mailmax_reached(const struct smtpi_engine *e, const smtp_message *m)
+{
+	return m->tx.state == SMTPI_TX_QUEUED && e->capa.mailmax && e->mails >= e->capa.mailmax;
 }
 
 int smtpi_tx_pump(struct smtpi_engine *e)
@@ -241,6 +216,7 @@ int smtpi_tx_pump(struct smtpi_engine *e)
 	int pipelining = (e->capa.flags & SMTPI_CAPA_PIPELINING) != 0;
 	while (e->phase == SMTPI_PH_READY && e->emit && !e->body && !e->reconnect) {
 		smtp_message *m = e->emit;
+		struct smtpi_tx *t = &m->tx;
 		/* RFC 2920 3.1: without PIPELINING, wait for each reply. */
 		if (!pipelining && e->pend_count > 0)
 			break;
@@ -249,43 +225,33 @@ int smtpi_tx_pump(struct smtpi_engine *e)
 			break;
 		}
 		int rc = 0;
-		switch (m->cursor) {
-		case SMTPI_MSG_QUEUED:
-		case SMTPI_MSG_MAIL:
-			rc = send_mail(e, m);
+		switch (t->state) {
+		case SMTPI_TX_QUEUED:
+			rc = start(e, m, pipelining);
 			break;
-		case SMTPI_MSG_RCPT:
-			rc = send_rcpt(e, m);
-			break;
-		case SMTPI_MSG_DATA:
-			if (m->bdat) {
-				/* RFC 3030 2: chunks follow the RCPTs without a DATA */
-				rc = smtpi_body_start(e, m);
+		case SMTPI_TX_ENVELOPE:
+			if (t->rcpt_written < t->end - t->first) {
+				rc = send_rcpt(e, m);
 				break;
 			}
-			m->cursor = SMTPI_MSG_WAIT_DATA;
-			/* RFC 2920 3.1: DATA ends a group; the body waits for 354. */
-			return send_line(e, SMTPI_P_DATA, m, 0, "DATA");
-		case SMTPI_MSG_RSET:
-			m->cursor = SMTPI_MSG_WAIT_RSET;
-			rc = send_line(e, SMTPI_P_RSET, m, 0, "RSET");
-			if (m->tx_end >= m->nrcpts)
-				e->emit = m->next;
-			else
-				return rc;
+			if (t->data_written)
+				return 0; /* the content waits for 354 */
+			rc = begin_content(e, m);
+			if (rc || !t->bdat)
+				return rc; /* RFC 2920 3.1: DATA ends a group */
 			break;
-		case SMTPI_MSG_WAIT_DATA:
-			return 0;
-		case SMTPI_MSG_WAIT_FINAL:
-		case SMTPI_MSG_WAIT_RSET:
-			/* the next RCPTMAX part waits for this transaction's end */
-			if (m->tx_end < m->nrcpts)
+		case SMTPI_TX_FAILED:
+			/* a DATA still unanswered may get 354: its lone dot comes first */
+			if (t->data_owed)
 				return 0;
 			e->emit = m->next;
 			break;
-		default:
+		case SMTPI_TX_FINAL:
+			/* RFC 2920 3.1: the next transaction may follow the end of data */
 			e->emit = m->next;
 			break;
+		default:
+			return 0;
 		}
 		if (rc)
 			return rc;
@@ -293,155 +259,293 @@ int smtpi_tx_pump(struct smtpi_engine *e)
 	return 0;
 }
 
+/* ---- the content ---- */
+
+/* The end of the content is queued: the final reply (LMTP: one per recipient
+   accepted at RCPT, RFC 2033 4.2) is owed, and the next transaction may follow. */
+static int content_end(struct smtpi_engine *e, smtp_message *m)
+{
+	struct smtpi_tx *t = &m->tx;
+	e->body = NULL;
+	t->state = SMTPI_TX_FINAL;
+	t->end_queued = 1;
+	t->end_pos = smtpi_pending_position(e);
+	/* RFC 5321 4.1.1.4: the end of data clears the server's buffers, whatever its
+	   reply; after BDAT LAST only a 2xx says so */
+	if (!t->bdat && is_open(e, m))
+		e->tx_clean = 1;
+	if (e->cfg->lmtp) {
+		for (size_t i = t->first; i < t->end; i++)
+			if (smtpi_report_pending(&m->report, i) &&
+			    smtpi_pending_push(e, SMTPI_CMD_END, m, i, NULL, NULL, 0))
+				return SMTP_ENOMEM;
+	} else if (smtpi_pending_push(e, SMTPI_CMD_END, m, 0, NULL, NULL, 0)) {
+		return SMTP_ENOMEM;
+	}
+	return smtpi_tx_pump(e);
+}
+
+/* The content cannot go on (a reader error, a line over 998 octets, octets the
+   server cannot take): the message fails with err. BDAT: RSET ends the transaction
+   (RFC 3030 2); DATA has no abort (RFC 5321 4.1.1.4), so the connection is closed
+   before the end of data, which the server discards (RFC 5321 3.3), and the session
+   connects again for the messages behind it. */
+static int content_failed(struct smtpi_engine *e, smtp_message *m, int err, const char *why)
+{
+	struct smtpi_cause c = {.stage = SMTP_STAGE_BODY, .err = err, .detail = why};
+	if (smtpi_report_step(&m->report, SMTP_STAGE_BODY, NULL, NULL, err, why, -1))
+		return SMTP_ENOMEM;
+	if (m->tx.bdat)
+		return fail(e, m, &c);
+	if (smtpi_report_step(e->session_report, SMTP_STAGE_BODY, NULL, NULL, err, why, -1))
+		return SMTP_ENOMEM;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (smtpi_report_decide(&m->report, i, &c))
+			return SMTP_ENOMEM;
+	e->body = NULL;
+	finish(e, m);
+	e->phase = SMTPI_PH_CLOSED;
+	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
+	e->pend_head = e->pend_count = e->pend_stamped = 0;
+	return 0;
+}
+
+/* RFC 3030 4: without PIPELINING each chunk waits for the previous reply. With it,
+   the first chunk follows the RCPTs at once; the next ones wait until every RCPT is
+   answered, so a refused envelope costs one chunk at most. */
+static int may_chunk(const struct smtpi_engine *e, const smtp_message *m)
+{
+	const struct smtpi_tx *t = &m->tx;
+	if (t->chunks == 0)
+		return 1;
+	if (!(e->capa.flags & SMTPI_CAPA_PIPELINING))
+		return e->pend_count == 0;
+	return t->rcpt_replies == t->end - t->first;
+}
+
+int smtpi_tx_fill(struct smtpi_engine *e)
+{
+	while (e->body && smtpi_buf_pending(&e->out) < SMTPI_BODY_BLOCK) {
+		smtp_message *m = e->body;
+		if (m->tx.bdat && !may_chunk(e, m))
+			return 0;
+		const char *why = NULL;
+		int rc = smtpi_body_fill(e, m, &why);
+		if (rc == SMTPI_BODY_MORE) {
+			m->tx.chunks += m->tx.bdat ? 1 : 0;
+			continue;
+		}
+		if (rc == SMTPI_BODY_END)
+			rc = content_end(e, m);
+		else if (rc != SMTP_ENOMEM)
+			rc = content_failed(e, m, rc, why);
+		if (rc || e->phase == SMTPI_PH_CLOSED)
+			return rc;
+		/* queued messages share writes: the next one's commands follow at once */
+		if ((rc = smtpi_tx_pump(e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* ---- replies ---- */
 
-static int on_mail(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
+static int protocol_break(struct smtpi_engine *e, const char *why)
 {
-	smtpi_report_add(&m->report, SMTP_STAGE_MAIL, m->from, r, 0);
-	if (r->code / 100 == 2)
-		return 0;
-	smtpi_tx_refused(m, SMTP_STAGE_MAIL, r->code);
-	if (!(e->capa.flags & SMTPI_CAPA_PIPELINING))
-		m->cursor = SMTPI_MSG_RSET;
-	return 0;
+	e->why = why;
+	return SMTP_EPROTOCOL;
 }
 
-/* A failed transaction sends no further BDAT chunk (RFC 3030 2); RSET follows. */
-static void stop_chunks(struct smtpi_engine *e, smtp_message *m)
+static int is_refusal(int code)
 {
-	if (e->body != m)
-		return;
-	e->body = NULL;
-	m->cursor = SMTPI_MSG_RSET;
-	e->emit = m;
+	return code / 100 == 4 || code / 100 == 5;
 }
 
-static int on_rcpt(struct smtpi_engine *e, smtp_message *m, size_t i, const struct smtpi_reply *r)
-{
-	smtpi_report_add(&m->report, SMTP_STAGE_RCPT, m->rcpts[i], r, 0);
-	smtpi_report_rcpt_reply(&m->report, i, r);
-	m->rcpt_replies++;
-	if (r->code / 100 == 2)
-		m->rcpt_ok++;
-	if (m->rcpt_replies == m->tx_end - m->tx_first && m->rcpt_ok == 0) {
-		smtpi_tx_refused(m, SMTP_STAGE_RCPT, r->code);
-		if (!(e->capa.flags & SMTPI_CAPA_PIPELINING))
-			m->cursor = SMTPI_MSG_RSET;
-		stop_chunks(e, m);
-	}
-	return 0;
-}
-
-static int on_data(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
-{
-	smtpi_report_add(&m->report, SMTP_STAGE_DATA, NULL, r, 0);
-	if (r->code == 354 && !m->tx_failed)
-		return smtpi_body_start(e, m);
-	if (r->code == 354) {
-		/* RFC 2920 3.1: DATA accepted although the transaction already failed:
-		   end the empty content with a lone dot. */
-		m->cursor = SMTPI_MSG_WAIT_FINAL;
-		int rc = smtpi_engine_command(e, SMTPI_P_FINAL, m, SIZE_MAX, NULL, ".", 1);
-		return rc ? rc : smtpi_tx_pump(e);
-	}
-	smtpi_tx_refused(m, SMTP_STAGE_DATA, r->code);
-	m->cursor = SMTPI_MSG_RSET;
-	return smtpi_tx_pump(e);
-}
-
-/* A chunk before the last one (RFC 3030 2): a refusal ends the transaction, no
-   further chunk goes out, and RSET follows. */
-static int on_bdat(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
-{
-	if (r->code / 100 == 2)
-		return 0;
-	smtpi_report_add(&m->report, SMTP_STAGE_BODY, NULL, r, 0);
-	smtpi_tx_refused(m, SMTP_STAGE_BODY, r->code);
-	for (size_t i = m->tx_first; i < m->tx_end; i++)
-		m->report.rcpts[i].accepted = 0;
-	stop_chunks(e, m);
-	return smtpi_tx_pump(e);
-}
-
-static int on_final(struct smtpi_engine *e, smtp_message *m, size_t idx,
-		    const struct smtpi_reply *r)
-{
-	if (m->bdat && e->bdat_unsettled > 0 && m->final_replies == 0)
-		e->bdat_unsettled--;
-	if (idx == SIZE_MAX) {
-		/* the reply to the lone dot or last chunk of an already failed transaction */
-		smtpi_report_add(&m->report, SMTP_STAGE_BODY, NULL, r, 0);
-		transaction_over(e, m);
-		return 0;
-	}
-	if (e->cfg->lmtp) {
-		/* RFC 2033 4.2: one reply per accepted recipient, in RCPT order */
-		smtpi_report_add(&m->report, SMTP_STAGE_BODY, m->rcpts[idx], r, 0);
-		smtpi_report_rcpt_reply(&m->report, idx, r);
-		if (++m->final_replies < m->rcpt_ok)
-			return 0;
-	} else {
-		m->final_replies++;
-		smtpi_report_add(&m->report, SMTP_STAGE_BODY, NULL, r, 0);
-		if (r->code / 100 != 2) {
-			smtpi_tx_refused(m, SMTP_STAGE_BODY, r->code);
-			for (size_t i = m->tx_first; i < m->tx_end; i++)
-				m->report.rcpts[i].accepted = 0;
-		} else if (m->tx_failed) {
-			for (size_t i = m->tx_first; i < m->tx_end; i++)
-				m->report.rcpts[i].accepted = 0;
-		}
-	}
-	if (r->code / 100 == 2)
-		smtpi_report_take_queue_id(&m->report, r->text);
-	transaction_over(e, m);
-	return 0;
-}
-
-static int on_rset(struct smtpi_engine *e, smtp_message *m, const struct smtpi_reply *r)
-{
-	smtpi_report_add(&m->report, SMTP_STAGE_RSET, NULL, r, 0);
-	for (size_t i = m->tx_first; i < m->tx_end; i++)
-		m->report.rcpts[i].accepted = 0;
-	transaction_over(e, m);
-	return 0;
-}
-
-int smtpi_tx_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
+/* A reply while the transaction runs. */
+static int advance(struct smtpi_engine *e, smtp_message *m, const struct smtpi_pending *p,
 		   const struct smtpi_reply *r)
 {
-	smtp_message *m = p->m;
-	if (p->kind == SMTPI_P_SYNC)
-		return smtpi_tx_pump(e); /* only resynchronises; the trace shows it */
-	/* RFC 5321 3.8: 421 means the server is closing; everything pending is deferred. */
-	if (r->code == 421) {
-		smtp_stage stage = smtpi_pending_stage(p->kind);
-		smtpi_report_add(&m->report, stage, NULL, r, 0);
-		smtpi_report_fail(&m->report, SMTP_DEFERRED, stage, SMTP_ECLOSED, NULL);
-		smtpi_tx_finish(e, m);
-		smtpi_engine_refuse(e, stage, r, SMTP_ECLOSED, NULL);
-		return e->error;
+	struct smtpi_tx *t = &m->tx;
+	int ok = r->code / 100 == 2;
+	struct smtpi_cause c = {.stage = smtpi_cmd_stage(p->cmd), .reply = r};
+	switch (p->cmd) {
+	case SMTPI_CMD_RSET:
+		return ok ? 0 : protocol_break(e, "RSET was refused: the server's state is unknown");
+	case SMTPI_CMD_MAIL:
+		if (ok)
+			return 0;
+		t->mail_refused = 1;
+		return fail(e, m, &c);
+	case SMTPI_CMD_RCPT:
+		t->rcpt_replies++;
+		if (ok)
+			t->rcpt_ok++;
+		else if (smtpi_report_decide(&m->report, p->idx, &c))
+			return SMTP_ENOMEM;
+		/* RFC 2920 3.1: with no recipient left, DATA's reply still has to be read */
+		if (t->rcpt_replies == t->end - t->first && t->rcpt_ok == 0)
+			return fail(e, m, NULL);
+		return 0;
+	case SMTPI_CMD_DATA:
+		t->data_owed = 0;
+		if (r->code == 354) {
+			t->state = SMTPI_TX_BODY;
+			smtpi_body_start(e, m);
+			return 0;
+		}
+		/* RFC 5321 4.3.2: DATA is answered 354, 4xx or 5xx */
+		if (!is_refusal(r->code))
+			return protocol_break(e, "DATA was answered with neither 354 nor a refusal");
+		return fail(e, m, &c);
+	case SMTPI_CMD_BDAT:
+		if (ok)
+			return 0;
+		if (!is_refusal(r->code))
+			return protocol_break(e, "a BDAT chunk got a reply that is neither 2xx nor a refusal");
+		return fail(e, m, &c);
+	case SMTPI_CMD_END:
+		if (!ok && !is_refusal(r->code))
+			return protocol_break(e, "the end of data got a reply that is neither 2xx nor a refusal");
+		if (e->cfg->lmtp) /* RFC 2033 4.2: this recipient's own verdict */
+			return smtpi_report_decide(&m->report, p->idx, &c) ? SMTP_ENOMEM : 0;
+		if (ok) {
+			smtpi_report_take_queue_id(&m->report, r->text);
+			if (t->bdat && is_open(e, m))
+				e->tx_clean = 1;
+		}
+		return decide_part(m, &c);
+	default:
+		return 0;
 	}
-	int rc = 0;
-	switch (p->kind) {
-	case SMTPI_P_MAIL:
-		rc = on_mail(e, m, r);
+}
+
+/* A reply after the transaction failed: it changes no verdict, but DATA may still
+   be accepted, and then the content must be ended (RFC 2920 3.1: a single dot). */
+static int drain(struct smtpi_engine *e, smtp_message *m, const struct smtpi_pending *p,
+		 const struct smtpi_reply *r)
+{
+	struct smtpi_tx *t = &m->tx;
+	if (p->cmd == SMTPI_CMD_DATA) {
+		t->data_owed = 0;
+		if (r->code != 354)
+			return 0;
+		t->lone_dot = 1;
+		if (is_open(e, m))
+			e->tx_clean = 1; /* RFC 5321 4.1.1.4 */
+		size_t n = e->cfg->lmtp && t->rcpt_ok ? t->rcpt_ok : 1;
+		if (smtpi_pending_push(e, SMTPI_CMD_END, m, SIZE_MAX, NULL, ".", 1))
+			return SMTP_ENOMEM;
+		for (size_t i = 1; i < n; i++)
+			if (smtpi_pending_push(e, SMTPI_CMD_END, m, SIZE_MAX, NULL, NULL, 0))
+				return SMTP_ENOMEM;
+		return 0;
+	}
+	/* a server that takes a message whose MAIL it refused holds it under some other
+	   sender, or none */
+	if (p->cmd == SMTPI_CMD_END && t->lone_dot && t->mail_refused && r->code / 100 == 2)
+		return protocol_break(e, "the server accepted a message whose MAIL it had refused");
+	return 0;
+}
+
+static const char *step_arg(const smtp_message *m, const struct smtpi_pending *p, int lmtp)
+{
+	switch (p->cmd) {
+	case SMTPI_CMD_MAIL:
+		return m->from;
+	case SMTPI_CMD_RCPT:
+		return m->rcpts[p->idx];
+	case SMTPI_CMD_END:
+		return lmtp && p->idx < m->nrcpts ? m->rcpts[p->idx] : NULL;
+	default:
+		return NULL;
+	}
+}
+
+int smtpi_tx_on_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
+		      const struct smtpi_reply *r)
+{
+	smtp_message *m = p->m;
+	int64_t us = p->written_us >= 0 ? e->now_us - p->written_us : -1;
+	if (smtpi_report_step(&m->report, smtpi_cmd_stage(p->cmd), step_arg(m, p, e->cfg->lmtp), r,
+			      0, NULL, us))
+		return SMTP_ENOMEM;
+	int rc;
+	switch (m->tx.state) {
+	case SMTPI_TX_FAILED:
+		rc = drain(e, m, p, r);
 		break;
-	case SMTPI_P_RCPT:
-		rc = on_rcpt(e, m, p->idx, r);
-		break;
-	case SMTPI_P_DATA:
-		return on_data(e, m, r);
-	case SMTPI_P_BDAT:
-		return on_bdat(e, m, r);
-	case SMTPI_P_FINAL:
-		rc = on_final(e, m, p->idx, r);
-		break;
-	case SMTPI_P_RSET:
-		rc = on_rset(e, m, r);
+	case SMTPI_TX_QUEUED:
+	case SMTPI_TX_ENVELOPE:
+	case SMTPI_TX_BODY:
+	case SMTPI_TX_FINAL:
+		rc = advance(e, m, p, r);
 		break;
 	default:
+		rc = protocol_break(e, "a reply for a finished transaction");
 		break;
 	}
-	return rc ? rc : smtpi_tx_pump(e);
+	if (rc)
+		return rc;
+	if (m->tx.owed == 0 && (m->tx.state == SMTPI_TX_FINAL || m->tx.state == SMTPI_TX_FAILED))
+		transaction_over(e, m);
+	return 0;
+}
+
+/* ---- the connection's end ---- */
+
+smtp_stage smtpi_tx_waiting_stage(const struct smtpi_engine *e, const smtp_message *m)
+{
+	const struct smtpi_pending *p = smtpi_pending_of(e, m);
+	if (p)
+		return smtpi_cmd_stage(p->cmd);
+	switch (m->tx.state) {
+	case SMTPI_TX_QUEUED:
+		return e->phase >= SMTPI_PH_READY ? SMTP_STAGE_MAIL : SMTP_STAGE_NONE;
+	case SMTPI_TX_ENVELOPE:
+		return m->tx.rcpt_written < m->tx.end - m->tx.first ? SMTP_STAGE_RCPT
+								     : SMTP_STAGE_DATA;
+	default:
+		return SMTP_STAGE_BODY;
+	}
+}
+
+void smtpi_tx_note_all(struct smtpi_engine *e, const struct smtpi_reply *r, int err,
+		       const char *detail)
+{
+	for (smtp_message *m = e->q_head; m; m = m->next) {
+		if (m->tx.state == SMTPI_TX_QUEUED)
+			continue;
+		const struct smtpi_pending *p = smtpi_pending_of(e, m);
+		int64_t us = p && p->written_us >= 0 ? e->now_us - p->written_us : -1;
+		smtpi_report_step(&m->report, smtpi_tx_waiting_stage(e, m),
+				  p ? step_arg(m, p, e->cfg->lmtp) : NULL, r, err, detail, us);
+	}
+}
+
+/* RFC 1047: once the end of data is written, its reply is what says whether the
+   message was taken; without it, it may have been. */
+static int maybe_delivered(const struct smtpi_engine *e, const smtp_message *m)
+{
+	const struct smtpi_tx *t = &m->tx;
+	return t->state == SMTPI_TX_FINAL && !t->lone_dot && t->owed > 0 &&
+	       e->sent_total >= t->end_pos;
+}
+
+void smtpi_tx_abort_all(struct smtpi_engine *e, const struct smtpi_cause *cause)
+{
+	while (e->q_head) {
+		smtp_message *m = e->q_head;
+		struct smtpi_cause c = *cause;
+		smtp_stage st = smtpi_tx_waiting_stage(e, m);
+		if (st != SMTP_STAGE_NONE)
+			c.stage = st;
+		smtpi_report_attach(&m->report, e->log);
+		if (maybe_delivered(e, m))
+			m->report.maybe_delivered = 1;
+		for (size_t i = 0; i < m->nrcpts; i++)
+			smtpi_report_decide(&m->report, i, &c);
+		finish(e, m);
+	}
+	e->emit = NULL;
+	e->body = NULL;
 }

@@ -104,7 +104,8 @@ int smtpi_conn_begin(struct smtpi_conn *c, const char *host, int port)
 	c->detail[0] = '\0';
 	c->peer[0] = '\0';
 	struct addrinfo *res = NULL;
-	int rc = smtpi_resolve_start(host, port, &c->job, &res, c->detail, sizeof c->detail);
+	int rc = smtpi_resolve_start(host, port, &c->job, &res, c->detail, sizeof c->detail,
+				     &c->temporary);
 	if (rc == SMTP_EAGAIN) {
 		c->fd = smtpi_resolve_fd(c->job);
 		c->want = SMTP_WANT_READ;
@@ -256,7 +257,8 @@ static int step(struct smtpi_conn *c, int64_t now, smtpi_conn_failed_fn failed, 
 {
 	if (c->job) {
 		struct addrinfo *res = NULL;
-		int rc = smtpi_resolve_collect(c->job, &res, c->detail, sizeof c->detail);
+		int rc = smtpi_resolve_collect(c->job, &res, c->detail, sizeof c->detail,
+					       &c->temporary);
 		if (rc == SMTP_EAGAIN) {
 			c->want = SMTP_WANT_READ;
 			c->wake = 0;

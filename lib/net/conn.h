@@ -48,6 +48,7 @@ struct smtpi_conn {
 	int want;                   /* SMTP_WANT_* after SMTP_EAGAIN */
 	char peer[64];              /* "[::1]:587" / "127.0.0.1:587" */
 	char detail[256];           /* the OS or resolver reason of the last failure */
+	int temporary;              /* SMTP_ERESOLVE: the name may resolve later */
 };
 
 /* Called for each address given up: detail names it and the reason, err is

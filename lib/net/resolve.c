@@ -37,8 +37,12 @@ static void hints_for(struct addrinfo *hints, int flags)
 	hints->ai_flags = AI_NUMERICSERV | flags;
 }
 
-static int resolve_error(const char *host, int gai, int sys_errno, char *detail, size_t len)
+/* EAI_AGAIN (and a failing system call) may pass; EAI_NONAME and the like say the
+   name does not exist. */
+static int resolve_error(const char *host, int gai, int sys_errno, char *detail, size_t len,
+			 int *temporary)
 {
+	*temporary = gai == EAI_AGAIN || gai == EAI_SYSTEM;
 	if (gai == EAI_SYSTEM)
 		snprintf(detail, len, "%s: %s", host, strerror(sys_errno));
 	else
@@ -110,8 +114,9 @@ static int start_thread(struct smtpi_resolve *j)
 }
 
 int smtpi_resolve_start(const char *host, int port, struct smtpi_resolve **job,
-			struct addrinfo **out, char *detail, size_t detail_len)
+			struct addrinfo **out, char *detail, size_t detail_len, int *temporary)
 {
+	*temporary = 0;
 	char service[8];
 	snprintf(service, sizeof service, "%d", port);
 	*job = NULL;
@@ -124,7 +129,7 @@ int smtpi_resolve_start(const char *host, int port, struct smtpi_resolve **job,
 	if (gai == 0)
 		return 0;
 	if (gai != EAI_NONAME)
-		return resolve_error(host, gai, errno, detail, detail_len);
+		return resolve_error(host, gai, errno, detail, detail_len, temporary);
 
 	size_t hlen = strlen(host);
 	struct smtpi_resolve *j = calloc(1, sizeof *j + hlen + 1);
@@ -166,8 +171,9 @@ int smtpi_resolve_fd(const struct smtpi_resolve *job)
 }
 
 int smtpi_resolve_collect(struct smtpi_resolve *job, struct addrinfo **out, char *detail,
-			  size_t detail_len)
+			  size_t detail_len, int *temporary)
 {
+	*temporary = 0;
 	*out = NULL;
 	pthread_mutex_lock(&job->lock);
 	int done = job->done, gai = job->gai, sys_errno = job->sys_errno;
@@ -179,7 +185,7 @@ int smtpi_resolve_collect(struct smtpi_resolve *job, struct addrinfo **out, char
 	if (!done)
 		return SMTP_EAGAIN;
 	if (gai != 0)
-		return resolve_error(job->host, gai, sys_errno, detail, detail_len);
+		return resolve_error(job->host, gai, sys_errno, detail, detail_len, temporary);
 	return 0;
 }
 

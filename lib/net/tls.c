@@ -1,6 +1,7 @@
 /* TLS over a connected nonblocking socket with OpenSSL 3: context, verification, SNI,
    resumption, client certificates, channel binding. */
 #include "net/tls.h"
+#include "wire/text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -572,4 +573,19 @@ void smtpi_tls_free(struct smtpi_tls *t)
 	SSL_free(t->ssl);
 	BIO_meth_free(t->meth);
 	free(t);
+}
+
+void smtpi_tls_opts_clear(struct smtpi_tls_opts *o)
+{
+	free(o->ca_file);
+	free(o->ca_dir);
+	free(o->ciphers);
+	free(o->ciphersuites);
+	free(o->groups);
+	free(o->cert_file);
+	free(o->key_file);
+	free(o->cert_pem);
+	smtpi_free_secret(o->key_pem);
+	memset(o, 0, sizeof(*o));
+	o->min_version = TLS1_2_VERSION;
 }

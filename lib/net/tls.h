@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <openssl/ssl.h>
 
+#include "report/report.h"
 #include "smtp.h"
 
 /* The caller's TLS settings, owned by the session (strings owned by this struct). */
@@ -24,17 +25,9 @@ struct smtpi_tls_opts {
 	struct smtp_tls_cache *cache; /* shared resumption cache, or NULL */
 };
 
-/* What the report shows about a TLS connection. */
-struct smtpi_tls_info {
-	char version[16];          /* "TLSv1.3" */
-	char cipher[64];
-	int resumed;
-	char subject[256];         /* peer certificate subject, one line */
-	char issuer[256];
-};
-
 struct smtpi_tls;
 
+/* Frees the strings (wiping the key text) and restores the defaults. */
 void smtpi_tls_opts_clear(struct smtpi_tls_opts *o);
 
 /* Creates an SSL_CTX from the options: verification on (unless insecure), trust from
@@ -77,7 +70,17 @@ int smtpi_tls_channel_binding(const struct smtpi_tls *t, const char **type,
 			      unsigned char *buf, size_t *len);
 void smtpi_tls_free(struct smtpi_tls *t);
 
-/* Shared resumption cache (public type smtp_tls_cache): lookups by "host:port". */
+/* The key a TLS session is stored and resumed under: the server (host, port), the
+   client identity (SHA-256 of the certificate in ctx, or none) and the trust
+   settings (verification, CA file and directory, or the system store, lowest
+   version): a session is never resumed across a change of any of them, so no
+   session presents another's client certificate or skips another's verification.
+   Returns 0, or SMTP_ENOMEM. */
+int smtpi_tls_session_key(SSL_CTX *ctx, const struct smtpi_tls_opts *o, const char *host,
+			  int port, char *buf, size_t len);
+
+/* Shared resumption cache (public type smtp_tls_cache), keyed by
+   smtpi_tls_session_key. */
 SSL_SESSION *smtpi_tls_cache_get(struct smtp_tls_cache *c, const char *key);
 void smtpi_tls_cache_put(struct smtp_tls_cache *c, const char *key, SSL_SESSION *sess);
 

@@ -1,11 +1,16 @@
 /* The shared TLS resumption cache: a small table of SSL_SESSION references keyed by
-   "host:port", guarded by a mutex so sessions in any threads may share it. */
+   server, client identity and trust settings (smtpi_tls_session_key), guarded by a
+   mutex so sessions in any threads may share it. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "net/tls.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #define CACHE_SLOTS 64
 
@@ -147,4 +152,41 @@ void smtpi_tls_cache_put(struct smtp_tls_cache *c, const char *key, SSL_SESSION 
 		e->used = ++c->clock;
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+static void hex(const unsigned char *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int smtpi_tls_session_key(SSL_CTX *ctx, const struct smtpi_tls_opts *o, const char *host,
+			  int port, char *buf, size_t len)
+{
+	unsigned char id[EVP_MAX_MD_SIZE], trust[EVP_MAX_MD_SIZE];
+	unsigned idlen = 0, trustlen = 0;
+	X509 *cert = ctx ? SSL_CTX_get0_certificate(ctx) : NULL;
+	if (cert && X509_digest(cert, EVP_sha256(), id, &idlen) != 1)
+		return SMTP_ENOMEM;
+	/* the trust settings, each field ended by a NUL so no two settings hash alike */
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char flags[32];
+	int n = snprintf(flags, sizeof flags, "%d:%d", o->insecure, o->min_version);
+	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(md, flags, (size_t)n + 1) == 1 &&
+		 EVP_DigestUpdate(md, o->ca_file ? o->ca_file : "", o->ca_file ? strlen(o->ca_file) + 1 : 1) == 1 &&
+		 EVP_DigestUpdate(md, o->ca_dir ? o->ca_dir : "", o->ca_dir ? strlen(o->ca_dir) + 1 : 1) == 1 &&
+		 EVP_DigestFinal_ex(md, trust, &trustlen) == 1;
+	EVP_MD_CTX_free(md);
+	if (!ok)
+		return SMTP_ENOMEM;
+	char idhex[2 * EVP_MAX_MD_SIZE + 1], trusthex[2 * EVP_MAX_MD_SIZE + 1];
+	hex(id, idlen, idhex);
+	hex(trust, trustlen, trusthex);
+	snprintf(buf, len, "%s:%d/%s/%s", host ? host : "", port, idlen ? idhex : "none", trusthex);
+	return 0;
 }

@@ -1,137 +1,130 @@
-/* Reports: building them (for the engine) and reading them (public accessors). */
+/* Reports: building them for the engine. The accessors are in report_access.c. */
 #include "report/report.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wire/reply.h"
 
-static void step_free(struct smtp_step *st)
+/* A report's first arena chunk: the recipient table, about two steps per recipient
+   and their texts, so a typical message needs this one allocation only. */
+#define ARENA_BASE 1024
+#define ARENA_PER_RCPT 256
+#define CONNLOG_ARENA 2048
+
+static int steps_add(struct smtpi_steps *s, struct smtpi_arena *a, smtp_stage stage,
+		     const char *arg, const struct smtpi_reply *reply, int err, const char *text,
+		     int64_t elapsed_us)
 {
-	free(st->arg);
-	free(st->text);
+	if (s->n == s->cap) {
+		/* the old array stays in the arena: a pending report's steps may move,
+		   a final report's never do */
+		size_t cap = s->cap ? 2 * s->cap : 8;
+		struct smtp_step *v = smtpi_arena_alloc(a, cap * sizeof *v);
+		if (!v)
+			return SMTP_ENOMEM;
+		if (s->n)
+			memcpy(v, s->v, s->n * sizeof *v);
+		s->v = v;
+		s->cap = cap;
+	}
+	struct smtp_step *st = &s->v[s->n];
+	memset(st, 0, sizeof *st);
+	st->stage = stage;
+	st->error = err;
+	st->arg = arg;
+	st->elapsed_us = elapsed_us;
+	const char *t = reply ? reply->text : text ? text : "";
+	size_t tlen = reply ? reply->text_len : strlen(t);
+	if (!(st->text = smtpi_arena_strndup(a, t, tlen)))
+		return SMTP_ENOMEM;
+	if (reply) {
+		st->code = reply->code;
+		smtpi_reply_enhanced(reply, st->enhanced, sizeof st->enhanced);
+	}
+	s->n++;
+	return 0;
 }
 
-struct smtpi_connlog *smtpi_connlog_new(void)
+void smtpi_report_init(struct smtp_report *r)
 {
-	struct smtpi_connlog *l = calloc(1, sizeof *l);
-	if (l)
-		atomic_init(&l->refs, 1);
-	return l;
-}
-
-struct smtpi_connlog *smtpi_connlog_ref(struct smtpi_connlog *l)
-{
-	if (l)
-		atomic_fetch_add(&l->refs, 1);
-	return l;
-}
-
-void smtpi_connlog_unref(struct smtpi_connlog *l)
-{
-	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
-		return;
-	for (size_t i = 0; i < l->nsteps; i++)
-		step_free(&l->steps[i]);
-	free(l->steps);
-	free(l->peer);
-	free(l);
+	memset(r, 0, sizeof *r);
+	smtpi_arena_init(&r->arena, ARENA_BASE);
 }
 
 void smtpi_report_reset(struct smtp_report *r)
 {
 	smtpi_connlog_unref(r->conn);
-	for (size_t i = 0; i < r->nsteps; i++)
-		step_free(&r->steps[i]);
-	free(r->steps);
-	for (size_t i = 0; i < r->nrcpts; i++) {
-		free(r->rcpts[i].address);
-		free(r->rcpts[i].text);
-	}
-	free(r->rcpts);
-	free(r->detail);
-	free(r->queue_id);
+	struct smtpi_arena a = r->arena;
+	smtpi_arena_reset(&a);
+	memset(r, 0, sizeof *r);
+	r->arena = a;
+}
+
+void smtpi_report_free(struct smtp_report *r)
+{
+	smtpi_connlog_unref(r->conn);
+	smtpi_arena_free(&r->arena);
 	memset(r, 0, sizeof *r);
 }
 
-static char *dup_or_null(const char *s)
+int smtpi_report_begin(struct smtp_report *r, char *const *addrs, size_t n)
 {
-	return s ? strdup(s) : NULL;
-}
-
-struct smtp_step *smtpi_report_add(struct smtp_report *r, smtp_stage stage, const char *arg,
-				   const struct smtpi_reply *reply, int error)
-{
-	if (r->nsteps == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		struct smtp_step *p = realloc(r->steps, cap * sizeof *p);
-		if (!p)
-			return NULL;
-		r->steps = p;
-		r->cap = cap;
-	}
-	struct smtp_step *st = &r->steps[r->nsteps];
-	memset(st, 0, sizeof *st);
-	st->stage = stage;
-	st->error = error;
-	st->elapsed_us = -1;
-	st->arg = dup_or_null(arg);
-	st->text = strdup(reply ? reply->text : "");
-	if ((arg && !st->arg) || !st->text) {
-		step_free(st);
-		return NULL;
-	}
-	if (reply) {
-		st->code = reply->code;
-		smtpi_reply_enhanced(reply, st->enhanced, sizeof st->enhanced);
-	}
-	r->nsteps++;
-	return st;
-}
-
-void smtpi_report_fail(struct smtp_report *r, smtp_outcome outcome, smtp_stage stage,
-		       int error, const char *detail)
-{
-	r->outcome = outcome;
-	r->failed_stage = stage;
-	for (size_t i = 0; i < r->nrcpts; i++) {
-		struct smtp_rcpt_result *rr = &r->rcpts[i];
-		int code = rr->code;
-		rr->verdict = rr->accepted ? SMTP_VERDICT_ACCEPTED
-			      : code / 100 == 4 ? SMTP_VERDICT_DEFERRED
-			      : code / 100 == 5 ? SMTP_VERDICT_BOUNCED
-			      : outcome == SMTP_DEFERRED ? SMTP_VERDICT_DEFERRED
-			      : outcome == SMTP_BOUNCED ? SMTP_VERDICT_BOUNCED : SMTP_VERDICT_FAILED;
-		rr->stage = rr->accepted ? SMTP_STAGE_BODY : code ? SMTP_STAGE_RCPT : stage;
-		rr->error = rr->accepted ? 0 : code ? SMTP_EREJECTED : error;
-	}
-	r->error = error;
-	free(r->detail);
-	r->detail = dup_or_null(detail);
-}
-
-int smtpi_report_set_rcpts(struct smtp_report *r, char *const *addrs, size_t n)
-{
-	r->rcpts = calloc(n ? n : 1, sizeof *r->rcpts);
+	if (!r->arena.head)
+		r->arena.first_size = ARENA_BASE + n * ARENA_PER_RCPT;
+	r->rcpts = smtpi_arena_alloc(&r->arena, (n ? n : 1) * sizeof *r->rcpts);
 	if (!r->rcpts)
 		return SMTP_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		r->rcpts[i].address = strdup(addrs[i]);
-		if (!r->rcpts[i].address)
+	memset(r->rcpts, 0, (n ? n : 1) * sizeof *r->rcpts);
+	for (size_t i = 0; i < n; i++)
+		if (!(r->rcpts[i].address = smtpi_arena_strndup(&r->arena, addrs[i], strlen(addrs[i]))))
 			return SMTP_ENOMEM;
-		r->nrcpts = i + 1;
-	}
+	r->nrcpts = n;
 	return 0;
 }
 
-void smtpi_report_rcpt_reply(struct smtp_report *r, size_t i, const struct smtpi_reply *reply)
+void smtpi_report_attach(struct smtp_report *r, struct smtpi_connlog *l)
 {
+	if (r->conn || !l)
+		return;
+	l->frozen = 1;
+	r->conn = smtpi_connlog_ref(l);
+}
+
+int smtpi_report_step(struct smtp_report *r, smtp_stage stage, const char *arg,
+		      const struct smtpi_reply *reply, int err, const char *text,
+		      int64_t elapsed_us)
+{
+	if (r->final)
+		return 0;
+	return steps_add(&r->steps, &r->arena, stage, arg, reply, err, text, elapsed_us);
+}
+
+int smtpi_report_pending(const struct smtp_report *r, size_t i)
+{
+	return i < r->nrcpts && r->rcpts[i].verdict == SMTP_VERDICT_PENDING;
+}
+
+int smtpi_report_decide(struct smtp_report *r, size_t i, const struct smtpi_cause *c)
+{
+	if (r->final || !smtpi_report_pending(r, i))
+		return 0;
 	struct smtp_rcpt_result *rr = &r->rcpts[i];
-	rr->code = reply->code;
-	smtpi_reply_enhanced(reply, rr->enhanced, sizeof rr->enhanced);
-	free(rr->text);
-	rr->text = strdup(reply->text);
-	rr->accepted = reply->code / 100 == 2;
+	rr->verdict = smtpi_verdict_of(c);
+	rr->stage = c->stage;
+	rr->error = smtpi_error_of(c);
+	if (c->reply) {
+		rr->code = c->reply->code;
+		smtpi_reply_enhanced(c->reply, rr->enhanced, sizeof rr->enhanced);
+	}
+	const char *t = c->reply ? c->reply->text : c->detail ? c->detail : "";
+	size_t tlen = c->reply ? c->reply->text_len : strlen(t);
+	if (!(rr->text = smtpi_arena_strndup(&r->arena, t, tlen)))
+		return SMTP_ENOMEM;
+	if (c->detail && !(rr->detail = smtpi_arena_strndup(&r->arena, c->detail, strlen(c->detail))))
+		return SMTP_ENOMEM;
+	return 0;
 }
 
 /* A queue id is a short run of letters, digits and ".-_@" after a marker. */
@@ -156,143 +149,117 @@ void smtpi_report_take_queue_id(struct smtp_report *r, const char *text)
 			n--; /* the sentence's full stop is not part of the id */
 		if (n == 0 || n >= 128)
 			continue;
-		free(r->queue_id);
-		r->queue_id = strndup(p, n);
+		r->queue_id = smtpi_arena_strndup(&r->arena, p, n);
 		return;
 	}
 }
 
-/* ---- public accessors ---- */
-
-smtp_outcome smtp_report_outcome(const smtp_report *r)
+/* The verdict that names the outcome's cause: for sent_partial the first recipient
+   not accepted, otherwise the first with the outcome's own verdict. */
+static const struct smtp_rcpt_result *deciding(const struct smtp_report *r, smtp_verdict want)
 {
-	return r ? r->outcome : SMTP_PENDING;
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		smtp_verdict v = r->rcpts[i].verdict;
+		if (want == SMTP_VERDICT_PENDING ? v != SMTP_VERDICT_ACCEPTED : v == want)
+			return &r->rcpts[i];
+	}
+	return NULL;
 }
 
-smtp_stage smtp_report_failed_stage(const smtp_report *r)
+void smtpi_report_finish(struct smtp_report *r)
 {
-	return r ? r->failed_stage : SMTP_STAGE_NONE;
+	if (r->final)
+		return;
+	size_t count[SMTP_VERDICT_FAILED + 1] = {0};
+	for (size_t i = 0; i < r->nrcpts; i++)
+		count[r->rcpts[i].verdict]++;
+	smtp_verdict want;
+	if (count[SMTP_VERDICT_ACCEPTED] == r->nrcpts) {
+		r->outcome = SMTP_SENT;
+		want = SMTP_VERDICT_ACCEPTED;
+	} else if (count[SMTP_VERDICT_ACCEPTED] > 0) {
+		r->outcome = SMTP_SENT_PARTIAL;
+		want = SMTP_VERDICT_PENDING;
+	} else if (count[SMTP_VERDICT_DEFERRED] > 0) {
+		r->outcome = SMTP_DEFERRED;
+		want = SMTP_VERDICT_DEFERRED;
+	} else if (count[SMTP_VERDICT_BOUNCED] > 0) {
+		r->outcome = SMTP_BOUNCED;
+		want = SMTP_VERDICT_BOUNCED;
+	} else {
+		r->outcome = SMTP_FAILED;
+		want = SMTP_VERDICT_FAILED;
+	}
+	const struct smtp_rcpt_result *d = r->outcome == SMTP_SENT ? NULL : deciding(r, want);
+	r->failed_stage = d ? d->stage : SMTP_STAGE_NONE;
+	r->error = d ? d->error : 0;
+	r->detail = d ? d->detail : NULL;
+	r->final = 1;
 }
 
-int smtp_report_error(const smtp_report *r)
+int smtpi_report_fail(struct smtp_report *r, const struct smtpi_cause *c)
 {
-	return r ? r->error : SMTP_EINVAL;
-}
-
-const char *smtp_report_error_detail(const smtp_report *r)
-{
-	return r ? r->detail : NULL;
-}
-
-const char *smtp_report_queue_id(const smtp_report *r)
-{
-	return r ? r->queue_id : NULL;
-}
-
-size_t smtp_report_count(const smtp_report *r)
-{
-	if (!r)
+	if (r->error)
 		return 0;
-	return (r->conn ? r->conn->nsteps : 0) + r->nsteps;
+	r->outcome = smtpi_outcome_of_verdict(smtpi_verdict_of(c));
+	r->failed_stage = c->stage;
+	r->error = smtpi_error_of(c);
+	if (c->detail && !(r->detail = smtpi_arena_strndup(&r->arena, c->detail, strlen(c->detail))))
+		return SMTP_ENOMEM;
+	return 0;
 }
 
-const smtp_step *smtp_report_step(const smtp_report *r, size_t i)
+/* ---- the connection log ---- */
+
+struct smtpi_connlog *smtpi_connlog_new(void)
 {
-	if (!r)
+	struct smtpi_connlog *l = calloc(1, sizeof *l);
+	if (!l)
 		return NULL;
-	size_t shared = r->conn ? r->conn->nsteps : 0;
-	if (i < shared)
-		return &r->conn->steps[i];
-	i -= shared;
-	return i < r->nsteps ? &r->steps[i] : NULL;
+	atomic_init(&l->refs, 1);
+	smtpi_arena_init(&l->arena, CONNLOG_ARENA);
+	return l;
 }
 
-smtp_stage smtp_step_stage(const smtp_step *st)
+struct smtpi_connlog *smtpi_connlog_ref(struct smtpi_connlog *l)
 {
-	return st ? st->stage : SMTP_STAGE_NONE;
+	if (l)
+		atomic_fetch_add(&l->refs, 1);
+	return l;
 }
 
-const char *smtp_step_arg(const smtp_step *st)
+void smtpi_connlog_unref(struct smtpi_connlog *l)
 {
-	return st ? st->arg : NULL;
+	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
+	smtpi_arena_free(&l->arena);
+	free(l);
 }
 
-int smtp_step_code(const smtp_step *st)
+int smtpi_connlog_step(struct smtpi_connlog *l, smtp_stage stage, const struct smtpi_reply *reply,
+		       int err, const char *text, int64_t elapsed_us)
 {
-	return st ? st->code : 0;
+	if (l->frozen)
+		return SMTP_ESTATE;
+	return steps_add(&l->steps, &l->arena, stage, NULL, reply, err, text, elapsed_us);
 }
 
-const char *smtp_step_enhanced(const smtp_step *st)
+int smtpi_connlog_set_peer(struct smtpi_connlog *l, const char *peer)
 {
-	return st && st->enhanced[0] ? st->enhanced : NULL;
+	if (l->peer || !peer)
+		return 0;
+	l->peer = smtpi_arena_strndup(&l->arena, peer, strlen(peer));
+	return l->peer ? 0 : SMTP_ENOMEM;
 }
 
-const char *smtp_step_text(const smtp_step *st)
+void smtpi_connlog_set_tls(struct smtpi_connlog *l, const struct smtpi_tls_info *info)
 {
-	return st && st->text ? st->text : "";
+	l->tls = 1;
+	l->tls_info = *info;
 }
 
-int smtp_step_error(const smtp_step *st)
+void smtpi_tls_summary(const struct smtpi_tls_info *info, char *buf, size_t len)
 {
-	return st ? st->error : 0;
-}
-
-size_t smtp_report_rcpt_count(const smtp_report *r)
-{
-	return r ? r->nrcpts : 0;
-}
-
-const smtp_rcpt_result *smtp_report_rcpt(const smtp_report *r, size_t i)
-{
-	return r && i < r->nrcpts ? &r->rcpts[i] : NULL;
-}
-
-const char *smtp_rcpt_address(const smtp_rcpt_result *rr)
-{
-	return rr ? rr->address : NULL;
-}
-
-int smtp_rcpt_code(const smtp_rcpt_result *rr)
-{
-	return rr ? rr->code : 0;
-}
-
-const char *smtp_rcpt_enhanced(const smtp_rcpt_result *rr)
-{
-	return rr && rr->enhanced[0] ? rr->enhanced : NULL;
-}
-
-const char *smtp_rcpt_text(const smtp_rcpt_result *rr)
-{
-	return rr && rr->text ? rr->text : "";
-}
-
-int smtp_rcpt_accepted(const smtp_rcpt_result *rr)
-{
-	return rr ? rr->accepted : 0;
-}
-
-smtp_verdict smtp_rcpt_verdict(const smtp_rcpt_result *rr)
-{
-	return rr ? rr->verdict : SMTP_VERDICT_PENDING;
-}
-
-smtp_stage smtp_rcpt_stage(const smtp_rcpt_result *rr)
-{
-	return rr ? rr->stage : SMTP_STAGE_NONE;
-}
-
-int smtp_rcpt_error(const smtp_rcpt_result *rr)
-{
-	return rr ? rr->error : 0;
-}
-
-int smtp_report_maybe_delivered(const smtp_report *r)
-{
-	return r ? r->maybe_delivered : 0;
-}
-
-int64_t smtp_step_elapsed_us(const smtp_step *st)
-{
-	return st ? st->elapsed_us : -1;
+	snprintf(buf, len, "%s %s%s", info->version, info->cipher,
+		 info->resumed ? " (resumed)" : "");
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report/report.h"
+#include "wire/text.h"
 
 /* snprintf-style output: writes what fits, counts everything. */
 struct out {
@@ -33,23 +34,6 @@ static void putnum(struct out *o, long v)
 	put(o, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t utf8_len(const unsigned char *s)
-{
-	if (s[0] < 0x80)
-		return 1;
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-	if (n == 0 || s[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0) ||
-	    (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /* A JSON string: control characters escaped, invalid UTF-8 as U+FFFD. */
 static void json_str(struct out *o, const char *s)
 {
@@ -73,7 +57,7 @@ static void json_str(struct out *o, const char *s)
 			puts_(o, esc);
 			p++;
 		} else {
-			size_t n = utf8_len(p);
+			size_t n = smtpi_utf8_len(p, strlen((const char *)p));
 			if (n == 0) {
 				puts_(o, "\\ufffd");
 				p++;
@@ -133,6 +117,14 @@ const char *smtp_report_peer(const smtp_report *r)
 	return l ? l->peer : NULL;
 }
 
+static void json_code(struct out *o, int code)
+{
+	if (code)
+		putnum(o, code);
+	else
+		puts_(o, "null");
+}
+
 static void json_step(struct out *o, const smtp_step *st)
 {
 	puts_(o, "{\"stage\": ");
@@ -142,14 +134,11 @@ static void json_step(struct out *o, const smtp_step *st)
 		json_str(o, st->arg);
 	}
 	puts_(o, ", \"code\": ");
-	if (st->code)
-		putnum(o, st->code);
-	else
-		puts_(o, "null");
+	json_code(o, st->code);
 	puts_(o, ", \"enhanced\": ");
 	json_str(o, smtp_step_enhanced(st));
 	puts_(o, ", \"text\": ");
-	json_str(o, st->text ? st->text : "");
+	json_str(o, smtp_step_text(st));
 	if (st->error) {
 		puts_(o, ", \"error\": ");
 		json_str(o, smtp_error_name(st->error));
@@ -171,15 +160,14 @@ static void json_rcpt(struct out *o, const smtp_rcpt_result *rr)
 	puts_(o, ", \"stage\": ");
 	json_str(o, rr->stage ? smtp_stage_name(rr->stage) : NULL);
 	puts_(o, ", \"code\": ");
-	if (rr->code)
-		putnum(o, rr->code);
-	else
-		puts_(o, "null");
+	json_code(o, rr->code);
 	puts_(o, ", \"enhanced\": ");
 	json_str(o, smtp_rcpt_enhanced(rr));
 	puts_(o, ", \"text\": ");
-	json_str(o, rr->text ? rr->text : "");
-	puts_(o, rr->accepted ? ", \"accepted\": true}" : ", \"accepted\": false}");
+	json_str(o, smtp_rcpt_text(rr));
+	puts_(o, ", \"error\": ");
+	json_str(o, rr->error ? smtp_error_name(rr->error) : NULL);
+	puts_(o, smtp_rcpt_accepted(rr) ? ", \"accepted\": true}" : ", \"accepted\": false}");
 }
 
 static void terminate(struct out *o)
@@ -241,16 +229,26 @@ size_t smtp_report_json(const smtp_report *r, char *buf, size_t len)
 	return o.len;
 }
 
-/* Text rendering keeps the server's words but not its control characters. */
+/* Text rendering keeps the server's words but escapes its control characters;
+   the lines of a multi-line text are joined by newline. */
 static void text_str(struct out *o, const char *s, const char *newline)
 {
-	for (const char *p = s; p && *p; p++) {
-		if (*p == '\n')
-			puts_(o, newline);
-		else if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			put(o, "?", 1);
-		else
-			put(o, p, 1);
+	while (s && *s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		char buf[512];
+		size_t done = 0;
+		while (done < n) {
+			/* at most a quarter of the buffer per pass: every octet may take 4 */
+			size_t take = n - done < sizeof buf / 4 - 1 ? n - done : sizeof buf / 4 - 1;
+			size_t w = smtpi_escape_text(buf, sizeof buf, s + done, take);
+			put(o, buf, w);
+			done += take;
+		}
+		if (!nl)
+			break;
+		puts_(o, newline);
+		s = nl + 1;
 	}
 }
 
@@ -263,6 +261,8 @@ size_t smtp_report_text(const smtp_report *r, char *buf, size_t len)
 	}
 	puts_(&o, "outcome: ");
 	puts_(&o, smtp_outcome_name(r->outcome));
+	if (r->maybe_delivered)
+		puts_(&o, ", maybe delivered");
 	if (r->failed_stage) {
 		puts_(&o, " (failed at ");
 		puts_(&o, smtp_stage_name(r->failed_stage));
@@ -324,15 +324,24 @@ size_t smtp_report_text(const smtp_report *r, char *buf, size_t len)
 	}
 	for (size_t i = 0; i < r->nrcpts; i++) {
 		const smtp_rcpt_result *rr = &r->rcpts[i];
-		puts_(&o, rr->accepted ? "  accepted " : "  refused  ");
+		puts_(&o, "  ");
+		puts_(&o, smtp_verdict_name(rr->verdict));
+		puts_(&o, " ");
 		text_str(&o, rr->address, " ");
+		if (rr->stage) {
+			puts_(&o, " at ");
+			puts_(&o, smtp_stage_name(rr->stage));
+		}
 		if (rr->code) {
-			puts_(&o, " ");
+			puts_(&o, ": ");
 			putnum(&o, rr->code);
 			if (rr->enhanced[0]) {
 				puts_(&o, " ");
 				puts_(&o, rr->enhanced);
 			}
+		} else if (rr->error) {
+			puts_(&o, ": ");
+			puts_(&o, smtp_error_name(rr->error));
 		}
 		puts_(&o, "\n");
 	}

@@ -12,8 +12,10 @@
 #include <openssl/hmac.h>
 
 #include "wire/base64.h"
+#include "sasl/pieces.h"
 #include "sasl/scram.h"
 #include "smtp.h"
+#include "wire/text.h"
 
 #define SCRAM_MECHS                                                                  \
 	(SMTPI_MECH_SCRAM_SHA1 | SMTPI_MECH_SCRAM_SHA1_PLUS | SMTPI_MECH_SCRAM_SHA256 |  \
@@ -145,52 +147,6 @@ unsigned smtpi_sasl_choose(unsigned offered, const char *wanted, int secret_is_t
 	return 0;
 }
 
-void smtpi_sasl_free_secret(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
-
-char *smtpi_sasl_concat(const struct smtpi_piece *v, size_t n, size_t *len)
-{
-	size_t i, total = 0, o = 0;
-	char *out;
-
-	for (i = 0; i < n; i++) {
-		if (v[i].len > (size_t)-1 - 1 - total)
-			return NULL;
-		total += v[i].len;
-	}
-	out = malloc(total + 1);
-	if (!out)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		if (v[i].len > 0)
-			memcpy(out + o, v[i].p, v[i].len);
-		o += v[i].len;
-	}
-	out[o] = '\0';
-	if (len)
-		*len = o;
-	return out;
-}
-
-int smtpi_sasl_encode_pieces(const struct smtpi_piece *v, size_t n, char **out)
-{
-	size_t len = 0;
-	char *buf = smtpi_sasl_concat(v, n, &len);
-
-	*out = NULL;
-	if (!buf)
-		return SMTP_ENOMEM;
-	*out = smtpi_base64_encode(buf, len);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	return *out ? 0 : SMTP_ENOMEM;
-}
-
 #define PIECE(s) {(s), strlen(s)}
 
 static char *dup_text(const char *t)
@@ -198,15 +154,6 @@ static char *dup_text(const char *t)
 	struct smtpi_piece v[] = {PIECE(t)};
 
 	return smtpi_sasl_concat(v, 1, NULL);
-}
-
-/* Bytes that would break a framing (NUL, CR, LF, ^A) or mean nothing in a name. */
-static int has_ctl(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 1;
-	return 0;
 }
 
 /* RFC 6750 2.1 b64token, the token syntax RFC 7628 3.1 requires. */
@@ -240,7 +187,7 @@ static int start_xoauth2(const struct smtpi_sasl_creds *c, char **ir)
 	struct smtpi_piece v[] = {{"user=", 5}, PIECE(c->user), {"\001auth=Bearer ", 13},
 				  PIECE(c->secret), {"\001\001", 2}};
 
-	if (has_ctl(c->user))
+	if (smtpi_check_text(c->user, strlen(c->user)))
 		return SMTP_EINVAL;
 	return smtpi_sasl_encode_pieces(v, 5, ir);
 }
@@ -254,13 +201,13 @@ static int start_oauthbearer(const struct smtpi_sasl_creds *c, char **ir)
 	int n = 0, rc;
 
 	if (who && *who) {
-		if (has_ctl(who))
+		if (smtpi_check_text(who, strlen(who)))
 			return SMTP_EINVAL;
 		name = smtpi_scram_saslname(who);
 		if (!name)
 			return SMTP_ENOMEM;
 	}
-	if (has_ctl(host)) {
+	if (smtpi_check_text(host, strlen(host))) {
 		free(name);
 		return SMTP_EINVAL;
 	}
@@ -299,7 +246,7 @@ int smtpi_sasl_start(struct smtpi_sasl *s, unsigned mech, const struct smtpi_sas
 		/* RFC 4422 A.1: the message is the authzid; RFC 4954 4: empty is "=". */
 		const char *authz = c->authzid ? c->authzid : "";
 
-		if (has_ctl(authz))
+		if (smtpi_check_text(authz, strlen(authz)))
 			return SMTP_EINVAL;
 		*ir = *authz ? smtpi_base64_encode(authz, strlen(authz)) : dup_text("=");
 		return *ir ? 0 : SMTP_ENOMEM;
@@ -357,7 +304,7 @@ static int keep_error(struct smtpi_sasl *s, const unsigned char *msg, size_t len
 {
 	struct smtpi_piece v[] = {{msg, len}};
 
-	smtpi_sasl_free_secret(s->error);
+	smtpi_free_secret(s->error);
 	s->error = smtpi_sasl_concat(v, 1, NULL);
 	return s->error ? 0 : SMTP_ENOMEM;
 }
@@ -447,9 +394,9 @@ void smtpi_sasl_clear(struct smtpi_sasl *s)
 {
 	if (!s)
 		return;
-	smtpi_sasl_free_secret(s->client_first_bare);
-	smtpi_sasl_free_secret(s->gs2_header);
-	smtpi_sasl_free_secret(s->error);
+	smtpi_free_secret(s->client_first_bare);
+	smtpi_free_secret(s->gs2_header);
+	smtpi_free_secret(s->error);
 	OPENSSL_cleanse(s, sizeof(*s));
 	memset(s, 0, sizeof(*s));
 }

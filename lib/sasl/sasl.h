@@ -119,7 +119,5 @@ int smtpi_sasl_success(const struct smtpi_sasl *s);
 /* Wipes (OPENSSL_cleanse) and frees everything the exchange holds. */
 void smtpi_sasl_clear(struct smtpi_sasl *s);
 
-/* Wipes and frees a malloc'd string (responses carry secrets). NULL allowed. */
-void smtpi_sasl_free_secret(char *p);
 
 #endif

@@ -7,7 +7,7 @@
    characters of B.1 to nothing, normalises with NFKC, rejects the prohibited output
    of RFC 4013 2.3 and strings failing the bidi rules of RFC 3454 6. Unassigned code
    points are allowed (a "query" string, RFC 3454 7). *out receives the result in new
-   memory; free it with smtpi_sasl_free_secret(). Returns 0, SMTP_EINVAL (invalid
+   memory; free it with smtpi_free_secret(). Returns 0, SMTP_EINVAL (invalid
    UTF-8, prohibited character, bidi violation), SMTP_ENOMEM. */
 int smtpi_saslprep(const char *in, char **out);
 

@@ -14,6 +14,7 @@
 #include "wire/base64.h"
 #include "sasl/saslprep.h"
 #include "smtp.h"
+#include "wire/text.h"
 
 #define NONCE_OCTETS 24
 
@@ -124,7 +125,7 @@ int smtpi_scram_start(struct smtpi_sasl *s, char **ir)
 		rc = smtpi_saslprep(c->authzid, &prepped);
 		if (!rc && !(authz = smtpi_scram_saslname(prepped)))
 			rc = SMTP_ENOMEM;
-		smtpi_sasl_free_secret(prepped);
+		smtpi_free_secret(prepped);
 	}
 	if (!rc && !(name = smtpi_scram_saslname(user)))
 		rc = SMTP_ENOMEM;
@@ -154,10 +155,10 @@ int smtpi_scram_start(struct smtpi_sasl *s, char **ir)
 			rc = smtpi_sasl_encode_pieces(m, 2, ir);
 		}
 	}
-	smtpi_sasl_free_secret(user);
-	smtpi_sasl_free_secret(pass);
-	smtpi_sasl_free_secret(name);
-	smtpi_sasl_free_secret(authz);
+	smtpi_free_secret(user);
+	smtpi_free_secret(pass);
+	smtpi_free_secret(name);
+	smtpi_free_secret(authz);
 	return rc;
 }
 
@@ -264,7 +265,7 @@ static int salted_password(const struct smtpi_sasl *s, const struct server_first
 	ok = plen <= INT_MAX && f->salt_len <= INT_MAX &&
 	     PKCS5_PBKDF2_HMAC(pass, (int)plen, f->salt, (int)f->salt_len, (int)f->iter,
 			       digest(s->mech), (int)hlen, out) == 1;
-	smtpi_sasl_free_secret(pass);
+	smtpi_free_secret(pass);
 	if (!ok)
 		return SMTP_EAUTH;
 	if (cache && f->salt64_len < sizeof(cache->salt)) {
@@ -357,9 +358,9 @@ static int client_final(struct smtpi_sasl *s, const char *m, size_t len,
 	OPENSSL_cleanse(salted, sizeof(salted));
 	OPENSSL_cleanse(proof, sizeof(proof));
 	free(cbind64);
-	smtpi_sasl_free_secret(without);
-	smtpi_sasl_free_secret(auth);
-	smtpi_sasl_free_secret(proof64);
+	smtpi_free_secret(without);
+	smtpi_free_secret(auth);
+	smtpi_free_secret(proof64);
 	return rc;
 }
 
@@ -377,7 +378,7 @@ static int server_final(struct smtpi_sasl *s, const char *m, size_t len, char **
 		/* RFC 5802 7: server-error-value, kept for the report. */
 		struct smtpi_piece e[] = {{v, vlen}};
 
-		smtpi_sasl_free_secret(s->error);
+		smtpi_free_secret(s->error);
 		s->error = smtpi_sasl_concat(e, 1, NULL);
 		return s->error ? SMTP_EAUTH : SMTP_ENOMEM;
 	}

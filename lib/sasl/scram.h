@@ -1,25 +1,13 @@
 /* SCRAM-SHA-1, SCRAM-SHA-256 and their -PLUS variants (RFC 5802, RFC 7677, channel
-   binding RFC 5929 / RFC 9266), and the helpers sasl.c and scram.c share.
+   binding RFC 5929 / RFC 9266).
    Internal to the SASL module: the engine uses lib/sasl.h only. */
 #ifndef SMTPI_SCRAM_H
 #define SMTPI_SCRAM_H
 
 #include <stddef.h>
 
+#include "sasl/pieces.h"
 #include "sasl/sasl.h"
-
-struct smtpi_piece {
-	const void *p; /* may be NULL when len is 0 */
-	size_t len;
-};
-
-/* Concatenates n pieces into new memory, NUL-terminated; *len (may be NULL) receives
-   the length without the NUL. Returns NULL when out of memory. */
-char *smtpi_sasl_concat(const struct smtpi_piece *v, size_t n, size_t *len);
-
-/* Base64 of the concatenated pieces into *out (new memory); the plain concatenation
-   is wiped. Returns 0 or SMTP_ENOMEM. */
-int smtpi_sasl_encode_pieces(const struct smtpi_piece *v, size_t n, char **out);
 
 /* A saslname (RFC 5802 5.1): "," written "=2C" and "=" written "=3D", in new memory.
    Returns NULL when out of memory. */

@@ -37,72 +37,66 @@ int smtp_connect(smtp_session *s)
 {
 	if (!s)
 		return SMTP_EINVAL;
+	if (s->in_callback)
+		return SMTP_ESTATE;
 	if (s->state == SMTPI_S_IDLE)
 		s->connect_wanted = 1;
 	int rc = smtpi_block_until(s, is_ready, NULL);
-	if (rc == SMTP_ESTATE && s->report.error)
+	if (rc && rc != SMTP_EAGAIN && s->report.error)
 		rc = s->report.error;
 	return rc;
 }
 
-static int message_done(smtp_session *s, void *arg)
+static int message_final(smtp_session *s, void *arg)
 {
 	(void)s;
 	const smtp_message *m = arg;
-	return m->cursor == SMTPI_MSG_DONE;
+	return m->tx.state == SMTPI_TX_IDLE;
 }
 
 int smtp_send(smtp_session *s, smtp_message *m)
 {
 	if (!s || !m)
 		return SMTP_EINVAL;
-	if (m->cursor == SMTPI_MSG_IDLE || m->cursor == SMTPI_MSG_DONE) {
+	if (s->in_callback)
+		return SMTP_ESTATE;
+	if (m->tx.state == SMTPI_TX_IDLE) {
 		int rc = smtp_submit(s, m);
 		if (rc)
 			return rc;
 	}
-	int rc = smtpi_block_until(s, message_done, m);
+	int rc = smtpi_block_until(s, message_final, m);
 	if (rc == SMTP_EAGAIN)
 		return rc;
-	switch (m->report.outcome) {
-	case SMTP_SENT:
-		return 0;
-	case SMTP_FAILED:
-		return m->report.error ? m->report.error : SMTP_ESTATE;
-	case SMTP_PENDING:
-		return rc ? rc : SMTP_ESTATE;
-	default:
-		return SMTP_EREJECTED;
-	}
+	/* DESIGN.md: smtp_send returns exactly what the report says */
+	return m->report.error;
 }
 
 static int is_down(smtp_session *s, void *arg)
 {
 	(void)arg;
-	return s->state == SMTPI_S_IDLE;
+	return s->state == SMTPI_S_IDLE && !s->engine.q_head;
 }
 
 int smtp_quit(smtp_session *s)
 {
 	if (!s)
 		return SMTP_EINVAL;
-	if (s->state != SMTPI_S_ACTIVE && s->state != SMTPI_S_IDLE) {
-		smtpi_engine_fail(&s->engine, SMTP_ESTATE, "closed before the connection was up");
+	if (s->in_callback)
+		return SMTP_ESTATE;
+	if (s->state == SMTPI_S_CONNECTING || s->state == SMTPI_S_HANDSHAKE) {
+		smtpi_engine_fail(&s->engine, SMTP_ESTATE, "closed before the connection was up", 0);
 		smtpi_session_close(s, 0);
 		return 0;
 	}
+	if (s->state == SMTPI_S_IDLE && !s->engine.q_head)
+		return 0;
+	/* QUIT goes out once the messages in flight are done; the request stays until
+	   the connection is down, over as many calls as nonblocking mode takes */
 	smtpi_engine_quit(&s->engine);
 	int rc = smtpi_block_until(s, is_down, NULL);
+	if (rc == SMTP_EAGAIN)
+		return rc;
 	s->engine.quit_wanted = 0;
-	return rc == SMTP_EAGAIN ? rc : 0;
-}
-
-int smtp_session_abandon(smtp_session *s)
-{
-	if (!s)
-		return SMTP_EINVAL;
-	smtpi_engine_fail(&s->engine, SMTP_ESTATE, "abandoned");
-	smtpi_session_close(s, 0);
-	s->connect_wanted = 0;
 	return 0;
 }

@@ -3,8 +3,21 @@
    This is the only place where protocol meets I/O. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "session/session.h"
+
+int64_t smtpi_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t smtpi_now_ms(void)
+{
+	return smtpi_now_us() / 1000;
+}
 
 static void touch(smtp_session *s, smtp_stage stage)
 {
@@ -16,14 +29,12 @@ void smtpi_session_close(smtp_session *s, int polite)
 {
 	SSL_SESSION *sess = polite && s->conn.tls ? smtpi_tls_get1_session(s->conn.tls) : NULL;
 	if (sess) {
-		if (s->tls_opts.cache) {
-			char key[300];
-			snprintf(key, sizeof key, "%s:%d", s->host ? s->host : "", s->port);
-			smtpi_tls_cache_put(s->tls_opts.cache, key, sess);
-		}
+		if (s->tls_opts.cache)
+			smtpi_tls_cache_put(s->tls_opts.cache, s->tls_key, sess);
 		if (s->resume)
 			SSL_SESSION_free(s->resume);
 		s->resume = sess;
+		memcpy(s->resume_key, s->tls_key, sizeof s->resume_key);
 	}
 	smtpi_conn_close(&s->conn, polite);
 	s->state = SMTPI_S_IDLE;
@@ -34,7 +45,7 @@ void smtpi_session_close(smtp_session *s, int polite)
 
 static int fail(smtp_session *s, int err, const char *detail)
 {
-	smtpi_engine_fail(&s->engine, err, detail);
+	smtpi_engine_fail(&s->engine, err, detail, err == SMTP_ERESOLVE && s->conn.temporary);
 	smtpi_session_close(s, 0);
 	s->connect_wanted = 0;
 	return s->engine.error;
@@ -48,11 +59,14 @@ static int start_tls(smtp_session *s, int implicit)
 		if (rc)
 			return fail(s, rc, detail);
 	}
-	SSL_SESSION *resume = s->resume;
-	char key[300];
-	snprintf(key, sizeof key, "%s:%d", s->host ? s->host : "", s->port);
-	SSL_SESSION *shared = s->tls_opts.cache ? smtpi_tls_cache_get(s->tls_opts.cache, key) : NULL;
-	int rc = smtpi_tls_new(&s->conn.tls, s->ssl_ctx, s->conn.fd, s->host, shared ? shared : resume);
+	if (smtpi_tls_session_key(s->ssl_ctx, &s->tls_opts, s->host, s->port, s->tls_key,
+				  sizeof s->tls_key))
+		return fail(s, SMTP_ENOMEM, "out of memory");
+	/* a session is resumed only under the same server, identity and trust */
+	SSL_SESSION *shared = s->tls_opts.cache ? smtpi_tls_cache_get(s->tls_opts.cache, s->tls_key)
+						: NULL;
+	SSL_SESSION *own = s->resume && strcmp(s->resume_key, s->tls_key) == 0 ? s->resume : NULL;
+	int rc = smtpi_tls_new(&s->conn.tls, s->ssl_ctx, s->conn.fd, s->host, shared ? shared : own);
 	if (shared)
 		SSL_SESSION_free(shared);
 	if (rc)
@@ -60,6 +74,7 @@ static int start_tls(smtp_session *s, int implicit)
 	s->implicit_handshake = implicit;
 	s->state = SMTPI_S_HANDSHAKE;
 	s->engine.phase = SMTPI_PH_TLS;
+	s->began_us = smtpi_now_us();
 	touch(s, SMTP_STAGE_TLS);
 	return 0;
 }
@@ -67,14 +82,13 @@ static int start_tls(smtp_session *s, int implicit)
 static int connected(smtp_session *s)
 {
 	char text[96];
+	int64_t now = smtpi_now_us();
 	snprintf(text, sizeof text, "connected to %s", s->conn.peer);
-	if (s->engine.log && !s->engine.log->peer)
-		s->engine.log->peer = strdup(s->conn.peer);
-	smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, text, 0);
+	smtpi_engine_note(&s->engine, SMTP_STAGE_CONNECT, text, 0, now - s->began_us);
 	if (s->tls_mode == SMTP_TLS_IMPLICIT)
 		return start_tls(s, 1);
 	s->state = SMTPI_S_ACTIVE;
-	smtpi_engine_connected(&s->engine, 0, NULL);
+	smtpi_engine_connected(&s->engine, s->conn.peer, NULL, now);
 	touch(s, SMTP_STAGE_GREETING);
 	return 0;
 }
@@ -83,7 +97,7 @@ static int connected(smtp_session *s)
 static void attempt_failed(void *ud, const char *detail, int err)
 {
 	smtp_session *s = ud;
-	smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, detail, err);
+	smtpi_engine_note(&s->engine, SMTP_STAGE_CONNECT, detail, err, -1);
 }
 
 /* Resolution and the racing connects (RFC 8305) run in conn; the session waits on
@@ -105,15 +119,17 @@ static int step_connecting(smtp_session *s)
 
 static int begin_connect(smtp_session *s)
 {
+	s->connect_wanted = 0;
 	if (!s->host && !s->unix_path) {
-		s->connect_wanted = 0;
-		smtpi_tx_fail_all(&s->engine, SMTP_FAILED, SMTP_STAGE_CONNECT, SMTP_EINVAL,
-				  "no server set", NULL);
+		smtpi_engine_fail(&s->engine, SMTP_EINVAL, "no server set", 0);
 		return SMTP_EINVAL;
 	}
-	if (smtpi_engine_connecting(&s->engine, NULL))
-		return SMTP_ENOMEM;
-	s->connect_wanted = 0;
+	/* the TLS setters (tls_options.c) change only the options: read them now */
+	s->cfg.have_client_cert = s->tls_opts.cert_file || s->tls_opts.cert_pem;
+	s->cfg.tls_unverified = s->tls_opts.insecure;
+	if (smtpi_engine_connecting(&s->engine))
+		return fail(s, SMTP_ENOMEM, "out of memory");
+	s->began_us = smtpi_now_us();
 	if (s->unix_path) {
 		int rc = smtpi_conn_unix(&s->conn, s->unix_path);
 		return rc ? fail(s, rc, s->conn.detail) : connected(s);
@@ -140,12 +156,12 @@ static int step_handshake(smtp_session *s)
 	struct smtpi_tls_info info;
 	smtpi_tls_get_info(s->conn.tls, &info);
 	s->state = SMTPI_S_ACTIVE;
+	int64_t now = smtpi_now_us();
 	if (s->implicit_handshake) {
 		char text[160];
-		snprintf(text, sizeof text, "%s %s%s", info.version, info.cipher,
-			 info.resumed ? " (resumed)" : "");
-		smtpi_engine_log_local(&s->engine, SMTP_STAGE_TLS, text, 0);
-		smtpi_engine_connected(&s->engine, 1, &info);
+		smtpi_tls_summary(&info, text, sizeof text);
+		smtpi_engine_note(&s->engine, SMTP_STAGE_TLS, text, 0, now - s->began_us);
+		smtpi_engine_connected(&s->engine, s->conn.peer, &info, now);
 		touch(s, SMTP_STAGE_GREETING);
 		return 0;
 	}
@@ -154,7 +170,8 @@ static int step_handshake(smtp_session *s)
 	const char *cbtype = NULL;
 	if (smtpi_tls_channel_binding(s->conn.tls, &cbtype, cb, &cblen))
 		cbtype = NULL;
-	smtpi_engine_tls_ready(&s->engine, &info, cbtype, cb, cbtype ? cblen : 0);
+	smtpi_engine_tls_ready(&s->engine, &info, cbtype, cb, cbtype ? cblen : 0,
+			       now - s->began_us, now);
 	touch(s, SMTP_STAGE_EHLO);
 	return 0;
 }
@@ -172,7 +189,6 @@ static int on_eof(smtp_session *s)
 	/* A server that hangs up after QUIT without answering is not an error. */
 	if (s->engine.phase == SMTPI_PH_QUIT) {
 		s->engine.phase = SMTPI_PH_CLOSED;
-		s->engine.pend_count = 0;
 		return closed(s);
 	}
 	return fail(s, SMTP_ECLOSED, "the server closed the connection");
@@ -198,15 +214,13 @@ static int step_active(smtp_session *s)
 		if (st & SMTPI_E_WRITE) {
 			const char *p;
 			size_t n;
-			if (smtpi_engine_output(e, &p, &n)) {
-				if (e->phase == SMTPI_PH_CLOSED)
-					continue;
-				return fail(s, SMTP_ENOMEM, "out of memory");
-			}
+			smtpi_engine_output(e, &p, &n);
+			if (smtpi_engine_status(e) & SMTPI_E_CLOSED)
+				continue;
 			if (n > 0) {
 				long w = smtpi_conn_write(&s->conn, p, n);
 				if (w > 0) {
-					smtpi_engine_sent(e, (size_t)w);
+					smtpi_engine_sent(e, (size_t)w, smtpi_now_us());
 					touch(s, smtpi_engine_stage(e));
 					if ((size_t)w < n || (smtpi_engine_status(e) & SMTPI_E_WRITE))
 						continue;
@@ -240,11 +254,9 @@ static int step_active(smtp_session *s)
 		long r = smtpi_conn_read(&s->conn, rbuf, sizeof rbuf);
 		if (r > 0) {
 			unsigned long before = e->replies;
-			int rc = smtpi_engine_recv(e, rbuf, (size_t)r);
+			smtpi_engine_recv(e, rbuf, (size_t)r, smtpi_now_us());
 			if (e->replies != before)
 				touch(s, smtpi_engine_stage(e));
-			if (rc)
-				return fail(s, rc, "out of memory");
 			continue;
 		}
 		if (r == 0)
@@ -267,11 +279,11 @@ static int on_timeout(smtp_session *s)
 		if (s->conn.job) {
 			char text[300];
 			snprintf(text, sizeof text, "%s: no answer from the resolver", s->host);
-			smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, text, SMTP_ETIMEDOUT);
+			smtpi_engine_note(&s->engine, SMTP_STAGE_CONNECT, text, SMTP_ETIMEDOUT, -1);
 		}
 		for (size_t i = 0; i < s->conn.natt; i++)
-			smtpi_engine_log_local(&s->engine, SMTP_STAGE_CONNECT, s->conn.att[i].peer,
-					       SMTP_ETIMEDOUT);
+			smtpi_engine_note(&s->engine, SMTP_STAGE_CONNECT, s->conn.att[i].peer,
+					  SMTP_ETIMEDOUT, -1);
 	}
 	char detail[96];
 	smtp_stage stage = s->state == SMTPI_S_CONNECTING ? SMTP_STAGE_CONNECT
@@ -285,6 +297,8 @@ int smtp_session_process(smtp_session *s)
 {
 	if (!s)
 		return SMTP_EINVAL;
+	if (s->in_callback)
+		return SMTP_ESTATE;
 	if (s->deadline && smtpi_now_ms() >= s->deadline) {
 		int rc = on_timeout(s);
 		if (rc != 0)
@@ -322,8 +336,23 @@ int smtp_submit(smtp_session *s, smtp_message *m)
 {
 	if (!s || !m)
 		return SMTP_EINVAL;
+	if (s->in_callback)
+		return SMTP_ESTATE;
 	int rc = smtpi_engine_submit(&s->engine, m);
 	if (rc == 0 && s->state == SMTPI_S_ACTIVE && !s->deadline)
 		touch(s, smtpi_engine_stage(&s->engine));
 	return rc;
+}
+
+int smtp_session_abandon(smtp_session *s)
+{
+	if (!s)
+		return SMTP_EINVAL;
+	if (s->in_callback)
+		return SMTP_ESTATE;
+	smtpi_engine_fail(&s->engine, SMTP_ESTATE, "the session was abandoned", 0);
+	smtpi_session_close(s, 0);
+	s->connect_wanted = 0;
+	s->engine.quit_wanted = 0;
+	return 0;
 }

@@ -6,16 +6,9 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "wire/address.h"
-
-int64_t smtpi_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "wire/text.h"
 
 /* RFC 5321 4.5.3.2 timeouts; CONNECT and TLS are ours. */
 static const int default_timeouts[SMTP_STAGE_COMMAND + 1] = {
@@ -38,7 +31,6 @@ static void update_config(smtp_session *s)
 	s->cfg.mechanisms = s->mechanisms;
 	s->cfg.host = s->host;
 	s->cfg.port = s->port;
-	s->cfg.have_client_cert = s->tls_opts.cert_file || s->tls_opts.cert_pem;
 	s->cfg.scram_cache = &s->scram_cache;
 }
 
@@ -51,13 +43,9 @@ smtp_session *smtp_session_new(void)
 	memcpy(s->timeouts, default_timeouts, sizeof s->timeouts);
 	smtpi_conn_init(&s->conn);
 	update_config(s);
+	smtpi_report_init(&s->report);
 	smtpi_engine_init(&s->engine, &s->cfg, &s->report);
 	return s;
-}
-
-static void wipe_free(char *p)
-{
-	smtpi_sasl_free_secret(p);
 }
 
 void smtp_session_free(smtp_session *s)
@@ -66,11 +54,11 @@ void smtp_session_free(smtp_session *s)
 		return;
 	smtpi_session_close(s, 0);
 	smtpi_engine_free(&s->engine);
-	smtpi_report_reset(&s->report);
+	smtpi_report_free(&s->report);
 	free(s->host);
 	free(s->unix_path);
-	wipe_free(s->user);
-	wipe_free(s->secret);
+	smtpi_free_secret(s->user);
+	smtpi_free_secret(s->secret);
 	free(s->mechanisms);
 	free(s->helo_name);
 	smtpi_tls_opts_clear(&s->tls_opts);
@@ -91,10 +79,14 @@ struct smtpi_tls_opts *smtpi_session_tls_opts(smtp_session *s)
 {
 	if (!s || !configurable(s))
 		return NULL;
-	/* a new setting needs a new context */
+	/* a new setting needs a new context, and no session of the old one is resumed */
 	if (s->ssl_ctx) {
 		SSL_CTX_free(s->ssl_ctx);
 		s->ssl_ctx = NULL;
+	}
+	if (s->resume) {
+		SSL_SESSION_free(s->resume);
+		s->resume = NULL;
 	}
 	return &s->tls_opts;
 }
@@ -110,7 +102,7 @@ static int set_string(char **dst, const char *src, int nullable, int secret)
 	if (src && !(copy = strdup(src)))
 		return SMTP_ENOMEM;
 	if (secret)
-		wipe_free(*dst);
+		smtpi_free_secret(*dst);
 	else
 		free(*dst);
 	*dst = copy;
@@ -234,7 +226,7 @@ int smtp_session_set_auth_token(smtp_session *s, int token)
 
 int smtp_session_set_chunking(smtp_session *s, int on, size_t chunk_size)
 {
-	if (!s)
+	if (!s || (chunk_size && (chunk_size < SMTPI_CHUNK_MIN || chunk_size > SMTPI_CHUNK_MAX)))
 		return SMTP_EINVAL;
 	if (!configurable(s))
 		return SMTP_ESTATE;
@@ -251,19 +243,25 @@ int smtp_session_set_idna_mapping(smtp_session *s, int on)
 	return 0;
 }
 
+/* RFC 5321 4.1.1.1: EHLO takes a domain or, without a name, an address literal. */
 int smtp_session_set_helo_name(smtp_session *s, const char *name)
 {
-	if (!s || !name || !name[0] || strchr(name, ' '))
+	if (!s || !name)
 		return SMTP_EINVAL;
 	if (!configurable(s))
 		return SMTP_ESTATE;
-	if (smtpi_check_text(name, strlen(name)))
+	unsigned flags;
+	if (smtpi_domain_check(name, &flags, NULL))
 		return SMTP_EINVAL;
 	char *ascii = NULL;
-	int rc = name[0] == '[' ? ((ascii = strdup(name)) ? 0 : SMTP_ENOMEM)
-				: smtpi_domain_to_ascii(name, 0, &ascii, NULL);
+	int rc = flags & SMTPI_ADDR_LITERAL ? ((ascii = strdup(name)) ? 0 : SMTP_ENOMEM)
+					    : smtpi_domain_to_ascii(name, 0, &ascii, NULL);
 	if (rc)
 		return rc;
+	if (strlen(ascii) > 255) {
+		free(ascii);
+		return SMTP_EINVAL;
+	}
 	free(s->helo_name);
 	s->helo_name = ascii;
 	update_config(s);
@@ -305,22 +303,4 @@ int smtp_session_has_extension(const smtp_session *s, const char *keyword, const
 	if (!s || !keyword)
 		return 0;
 	return smtpi_capa_find(&s->engine.capa, keyword, params);
-}
-
-int smtp_session_fd(const smtp_session *s)
-{
-	return s ? s->conn.fd : -1;
-}
-
-int smtp_session_events(const smtp_session *s)
-{
-	return s ? s->events : 0;
-}
-
-int smtp_session_timeout_ms(const smtp_session *s)
-{
-	if (!s || !s->deadline)
-		return -1;
-	int64_t left = s->deadline - smtpi_now_ms();
-	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }

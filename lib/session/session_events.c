@@ -1,6 +1,5 @@
-/* Extras for callers that drive many sessions: a per-message completion callback and
-   a coarse view of where a session stands, both read from the session and its engine
-   without changing them. */
+/* What a caller's event loop reads: the descriptor, the directions and the time to
+   wait, where a session stands; and the per-message completion callback. */
 #include "session/session.h"
 
 /* The engine's completion hook carries one pointer: the session, which holds the
@@ -8,8 +7,14 @@
 static void message_done(void *ud, smtp_message *m)
 {
 	smtp_session *s = ud;
-	if (s->message_fn)
-		s->message_fn(s->message_ud, s, m);
+	if (!s->message_fn)
+		return;
+	/* the callback may not drive this session (smtp.h): those calls return
+	   SMTP_ESTATE while it runs */
+	int outer = s->in_callback;
+	s->in_callback = 1;
+	s->message_fn(s->message_ud, s, m);
+	s->in_callback = outer;
 }
 
 int smtp_session_set_message_callback(smtp_session *s, smtp_message_fn fn, void *ud)
@@ -61,4 +66,22 @@ size_t smtp_session_queued(const smtp_session *s)
 		for (const smtp_message *m = s->engine.q_head; m; m = m->next)
 			n++;
 	return n;
+}
+
+int smtp_session_fd(const smtp_session *s)
+{
+	return s ? s->conn.fd : -1;
+}
+
+int smtp_session_events(const smtp_session *s)
+{
+	return s ? s->events : 0;
+}
+
+int smtp_session_timeout_ms(const smtp_session *s)
+{
+	if (!s || !s->deadline)
+		return -1;
+	int64_t left = s->deadline - smtpi_now_ms();
+	return left < 0 ? 0 : left > INT32_MAX ? INT32_MAX : (int)left;
 }

@@ -7,29 +7,7 @@
 #include <openssl/err.h>
 
 #include "session/session.h"
-
-static void free_secret(char *p)
-{
-	if (p)
-		OPENSSL_cleanse(p, strlen(p));
-	free(p);
-}
-
-/* Frees the strings (wiping the key text) and restores the defaults. */
-void smtpi_tls_opts_clear(struct smtpi_tls_opts *o)
-{
-	free(o->ca_file);
-	free(o->ca_dir);
-	free(o->ciphers);
-	free(o->ciphersuites);
-	free(o->groups);
-	free(o->cert_file);
-	free(o->key_file);
-	free(o->cert_pem);
-	free_secret(o->key_pem);
-	memset(o, 0, sizeof(*o));
-	o->min_version = TLS1_2_VERSION;
-}
+#include "wire/text.h"
 
 /* Finds the options; *rc says why not. */
 static struct smtpi_tls_opts *opts_of(smtp_session *s, int *rc)
@@ -220,13 +198,13 @@ static int set_cert(struct smtpi_tls_opts *o, const char *cert_file, const char 
 		free(cf);
 		free(kf);
 		free(cp);
-		free_secret(kp);
+		smtpi_free_secret(kp);
 		return SMTP_ENOMEM;
 	}
 	free(o->cert_file);
 	free(o->key_file);
 	free(o->cert_pem);
-	free_secret(o->key_pem);
+	smtpi_free_secret(o->key_pem);
 	o->cert_file = cf;
 	o->key_file = kf;
 	o->cert_pem = cp;

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include "wire/address.h"
+#include "wire/text.h"
 #include "session/session.h"
 
 int smtpi_session_set_lmtp(smtp_session *s, const char *host, int port, const char *path);
@@ -43,7 +44,7 @@ static int pct_decode(const char *p, size_t n, char **out)
 	}
 	d[j] = '\0';
 	if (j != strlen(d) || smtpi_check_text(d, j)) {
-		smtpi_sasl_free_secret(d);
+		smtpi_free_secret(d);
 		return SMTP_EINVAL;
 	}
 	*out = d;
@@ -88,8 +89,8 @@ struct url_parts {
 
 static void parts_free(struct url_parts *u)
 {
-	smtpi_sasl_free_secret(u->user);
-	smtpi_sasl_free_secret(u->password);
+	smtpi_free_secret(u->user);
+	smtpi_free_secret(u->password);
 	free(u->host);
 	free(u->path);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "smtp.h"
+#include "wire/text.h"
 
 /* RFC 5321 4.5.3.1.1 and 4.5.3.1.2. */
 #define MAX_LOCAL 64
@@ -19,40 +20,6 @@ static int fail(const char **why, const char *reason)
 	if (why)
 		*why = reason;
 	return SMTP_EINVAL;
-}
-
-/* Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629 4: no overlongs, no
-   surrogates, nothing above U+10FFFF), or 0 when it is malformed. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t k = 2; k < len; k++)
-		if (p[k] < 0x80 || p[k] > 0xbf)
-			return 0;
-	return len;
 }
 
 /* Rejects control characters (C0, DEL and C1) and malformed UTF-8. */
@@ -69,7 +36,7 @@ static int check_octets(const unsigned char *s, size_t n, const char **why)
 			i++;
 			continue;
 		}
-		size_t len = utf8_len(s + i, n - i);
+		size_t len = smtpi_utf8_len(s + i, n - i);
 		if (len == 0)
 			return fail(why, "invalid UTF-8 in address");
 		if (c == 0xc2 && s[i + 1] < 0xa0)
@@ -204,6 +171,19 @@ static int check_domain(const unsigned char *s, size_t n, unsigned *flags,
 		utf8 = 0;
 	}
 	return 0;
+}
+
+int smtpi_domain_check(const char *domain, unsigned *flags, const char **why)
+{
+	unsigned f = 0;
+	const unsigned char *s = (const unsigned char *)domain;
+	size_t n = strlen(domain);
+	int rc = check_octets(s, n, why);
+	if (!rc)
+		rc = check_domain(s, n, &f, why);
+	if (flags)
+		*flags = f;
+	return rc;
 }
 
 int smtpi_address_check(const char *mailbox, int allow_null, unsigned *flags,
@@ -373,16 +353,4 @@ size_t smtpi_xtext_encode(const char *src, size_t len, char *dst, size_t dstcap)
 	if (room)
 		dst[o] = '\0';
 	return o;
-}
-
-int smtpi_check_text(const char *s, size_t len)
-{
-	if (!s)
-		return len ? SMTP_EINVAL : 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			return SMTP_EINVAL;
-	}
-	return 0;
 }

@@ -25,6 +25,12 @@ enum smtpi_addr_flag {
 int smtpi_address_check(const char *mailbox, int allow_null, unsigned *flags,
 			 size_t *start, size_t *len, const char **why);
 
+/* Checks a domain or address literal as it may follow EHLO or "@" (RFC 5321 4.1.2,
+   4.1.3): labels of letters, digits and hyphens (U-labels allowed; *flags gets
+   SMTPI_ADDR_UTF8_DOMAIN), at most 255 octets; or [IPv4] / [IPv6:...] checked with
+   inet_pton (*flags gets SMTPI_ADDR_LITERAL). Returns 0 or SMTP_EINVAL with *why. */
+int smtpi_domain_check(const char *domain, unsigned *flags, const char **why);
+
 /* Converts the domain of a checked mailbox (without brackets) to A-labels with
    libidn2 (IDNA2008 non-transitional, UTS #46 mapping unless no_map). *out is a new
    malloc'd "local@xn--..." string. Returns 0, SMTP_EINVAL (*why = libidn2's reason,
@@ -39,9 +45,5 @@ int smtpi_domain_to_ascii(const char *domain, int no_map, char **out, const char
    the length the encoding needs, like snprintf. */
 size_t smtpi_xtext_encode(const char *src, size_t len, char *dst, size_t dstcap);
 
-/* Returns SMTP_EINVAL when s (len octets) holds CR, LF, NUL or another control
-   character below 0x20 (TAB too) or 0x7f, else 0. The injection check for every
-   caller string that reaches the wire. */
-int smtpi_check_text(const char *s, size_t len);
 
 #endif

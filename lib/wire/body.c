@@ -73,8 +73,10 @@ static size_t scan_run(struct smtpi_body *b, const unsigned char *p, size_t n)
 		high |= p[i];
 		zero |= p[i] == 0;
 	}
-	if (high & HIGHS)
+	if (high & HIGHS) {
 		b->eight_bit = 1;
+		b->header_8bit |= b->in_header;
+	}
 	if (zero)
 		b->nul = 1;
 	return i;
@@ -89,6 +91,7 @@ void smtpi_body_init(struct smtpi_body *b, unsigned flags)
 	memset(b, 0, sizeof *b);
 	b->flags = flags;
 	b->at_line_start = 1;
+	b->in_header = 1;
 }
 
 int smtpi_body_encode(struct smtpi_body *b, const unsigned char *src, size_t srclen,
@@ -126,6 +129,9 @@ int smtpi_body_encode(struct smtpi_body *b, const unsigned char *src, size_t src
 			dst[o++] = '\r';
 			dst[o++] = '\n';
 			i++;
+			/* RFC 5322 2.1: an empty line ends the header block */
+			if (b->at_line_start)
+				b->in_header = 0;
 			b->pending_cr = c == '\r';
 			b->at_line_start = 1;
 			b->line_len = 0;

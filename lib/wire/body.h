@@ -22,6 +22,8 @@ struct smtpi_body {
 	int at_line_start;  /* the next input byte begins a line */
 	int pending_cr;     /* the last input byte was a CR whose LF has not been seen */
 	size_t line_len;    /* octets of the current line so far */
+	int in_header;      /* no empty line seen yet: the input is in the header block */
+	int header_8bit;    /* an octet >= 0x80 was seen in the header block */
 	int eight_bit;      /* an octet >= 0x80 was seen */
 	int nul;            /* a NUL octet was seen */
 	uint64_t in_bytes;  /* input octets consumed */

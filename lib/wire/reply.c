@@ -74,7 +74,9 @@ static int text_byte(struct smtpi_reply_parser *p, unsigned char c)
 		p->state = ST_CR;
 		return SMTPI_REPLY_MORE;
 	case '\n':
-		return end_line(p);
+		/* RFC 5321 2.3.8, 4.1.1.4: a line ends only at CRLF; a bare LF taken as a
+		   line end would let server text smuggle a second reply */
+		return SMTP_EPROTOCOL;
 	case '\0':
 		/* aiosmtpd ends its AUTH LOGIN prompts with a NUL; drop it. */
 		return SMTPI_REPLY_MORE;
@@ -160,7 +162,6 @@ static int separator(struct smtpi_reply_parser *p, unsigned char c)
 		p->state = ST_ENH_CLASS;
 		return open_text(p);
 	case '\r':
-	case '\n':
 		/* "250" CRLF: a last line without text (RFC 5321 4.2, the SP and
 		   textstring are optional). */
 		p->last = 1;
@@ -216,7 +217,7 @@ static int step(struct smtpi_reply_parser *p, unsigned char c)
 			return SMTPI_REPLY_MORE;
 		}
 		/* RFC 2034 section 4: the code is followed by a space (or ends the line). */
-		if (p->digits == 0 || (c != ' ' && c != '\r' && c != '\n'))
+		if (p->digits == 0 || (c != ' ' && c != '\r'))
 			return leave_enh(p, c);
 		take_enh(p);
 		return c == ' ' ? SMTPI_REPLY_MORE : text_byte(p, c);

@@ -49,9 +49,9 @@ void smtpi_reply_init(struct smtpi_reply_parser *p);
    a non-digit code, a code outside 200..559 (first digit 2-5, second 0-5),
    a separator other than ' ' or '-', differing codes across lines, a bare CR not
    followed by LF, a line over SMTPI_REPLY_MAX_LINE octets, more than
-   SMTPI_REPLY_MAX_LINES lines, more than SMTPI_REPLY_MAX_TEXT octets of text.
-   A bare LF ends a line like CRLF does (tolerated, RFC 5321 2.3.8 asks clients to be
-   strict only in what they send). After SMTPI_REPLY_DONE, p->reply stays valid until
+   SMTPI_REPLY_MAX_LINES lines, more than SMTPI_REPLY_MAX_TEXT octets of text, a bare
+   LF (RFC 5321 2.3.8: a line ends only at CRLF, so no server text can smuggle a
+   second reply). After SMTPI_REPLY_DONE, p->reply stays valid until
    the next call, which starts a new reply (calling smtpi_reply_init first is optional). */
 int smtpi_reply_parse(struct smtpi_reply_parser *p, const char *buf, size_t len,
 		      size_t *consumed);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "wire/address.h"
+#include "wire/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,7 @@ static void drain(struct smtpi_engine *e)
 	for (int i = 0; i < 64; i++) {
 		if (smtpi_engine_output(e, &p, &n) || n == 0)
 			return;
-		smtpi_engine_sent(e, n);
+		smtpi_engine_sent(e, n, 0);
 	}
 }
 
@@ -38,11 +38,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	struct smtpi_scram_cache cache = {0};
 	cfg.scram_cache = &cache;
-	struct smtp_report session = {0};
+	struct smtp_report session;
+	smtpi_report_init(&session);
 	struct smtpi_engine e;
 	smtpi_engine_init(&e, &cfg, &session);
-	smtpi_engine_connecting(&e, "fuzz");
-	smtpi_engine_connected(&e, (mode & 8) != 0, NULL);
+	static const struct smtpi_tls_info tls = {.version = "TLSv1.3", .cipher = "FUZZ"};
+	smtpi_engine_connecting(&e);
+	smtpi_engine_connected(&e, "fuzz", (mode & 8) ? &tls : NULL, 0);
 
 	smtp_message *m[2];
 	static const char body[] = "Subject: fuzz\n\n.dot\nline\r\n";
@@ -60,10 +62,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(&e);
 		if (smtpi_engine_status(&e) & SMTPI_E_TLS) {
 			struct smtpi_tls_info info = {.version = "TLSv1.3", .cipher = "FUZZ"};
-			smtpi_engine_tls_ready(&e, &info, NULL, NULL, 0);
+			smtpi_engine_tls_ready(&e, &info, NULL, NULL, 0, 0, 0);
 		}
 		size_t n = size - off < chunk ? size - off : chunk;
-		if (smtpi_engine_recv(&e, (const char *)data + off, n))
+		if (smtpi_engine_recv(&e, (const char *)data + off, n, 0))
 			break;
 		off += n;
 	}
@@ -71,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (smtpi_buf_pending(&e.out) > (1u << 20))
 		abort();
 	smtpi_engine_free(&e);
-	smtpi_report_reset(&session);
+	smtpi_report_free(&session);
 	for (int i = 0; i < 2; i++)
 		smtp_message_free(m[i]);
 	return 0;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "wire/address.h"
+#include "wire/text.h"
 #include "check.h"
 #include "smtp.h"
 

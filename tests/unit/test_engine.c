@@ -1,204 +1,8 @@
-/* Unit tests for the sans-IO protocol engine (lib/engine.c, lib/transaction.c,
-   lib/auth.c): a scripted server feeds replies, the client's bytes are compared
-   exactly, and the reports are checked. No sockets, no TLS library calls. */
-#include <stdarg.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "check.h"
-#include "engine/engine.h"
-
-#define MAIL_A "MAIL FROM:<a@x.test>\r\n"
-#define RCPT(x) "RCPT TO:<" x ">\r\n"
-#define EHLO_LINE "EHLO client.test\r\n"
-#define GREETING "220 mx.test ESMTP\r\n"
-#define EHLO_PIPE "250-mx.test\r\n250-PIPELINING\r\n250 ENHANCEDSTATUSCODES\r\n"
-#define EHLO_PLAIN "250-mx.test\r\n250 8BITMIME\r\n"
-
-/* ---- the harness ---- */
-
-struct harness {
-	struct smtpi_engine_config cfg;
-	struct smtp_report rep;
-	struct smtpi_engine e;
-	char trace[16384];
-	size_t trace_len;
-	char sent[16384]; /* every client byte taken so far */
-	size_t sent_len;
-};
-
-static const struct smtpi_tls_info tls_info = {"TLSv1.3", "TLS_AES_128_GCM_SHA256", 0,
-					       "CN=mx.test", "CN=Test CA"};
-
-static void trace_cb(void *ud, smtp_trace_dir dir, const char *line, size_t len)
-{
-	struct harness *h = ud;
-	static const char tag[] = "><*";
-	if (h->trace_len + len + 4 >= sizeof h->trace)
-		return;
-	h->trace[h->trace_len++] = tag[dir];
-	h->trace[h->trace_len++] = ' ';
-	memcpy(h->trace + h->trace_len, line, len);
-	h->trace_len += len;
-	h->trace[h->trace_len++] = '\n';
-	h->trace[h->trace_len] = '\0';
-}
-
-static void h_setup(struct harness *h)
-{
-	memset(h, 0, sizeof *h);
-	h->cfg.helo_name = "client.test";
-	h->cfg.tls_mode = SMTP_TLS_NONE;
-	h->cfg.trace = trace_cb;
-	h->cfg.trace_ud = h;
-}
-
-/* init, connecting, connected (tls: the stream is TLS from the start) */
-static void h_start(struct harness *h, int tls)
-{
-	smtpi_engine_init(&h->e, &h->cfg, &h->rep);
-	CHECK_INT(smtpi_engine_connecting(&h->e, "127.0.0.1:25"), 0);
-	smtpi_engine_connected(&h->e, tls, tls ? &tls_info : NULL);
-}
-
-static void h_end(struct harness *h)
-{
-	smtpi_engine_free(&h->e);
-	smtpi_report_reset(&h->rep);
-}
-
-static int feed(struct harness *h, const char *s)
-{
-	return smtpi_engine_recv(&h->e, s, strlen(s));
-}
-
-#define FEED(h, s) CHECK_INT(feed((h), (s)), 0)
-
-static void print_esc(const char *p, size_t n)
-{
-	fputc('"', stderr);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c >= 0x20 && c < 0x7f)
-			fputc(c, stderr);
-		else
-			fprintf(stderr, c == '\r' ? "\\r" : c == '\n' ? "\\n" : "\\x%02x", c);
-	}
-	fputs("\"\n", stderr);
-}
-
-/* Takes all pending output in ONE smtpi_engine_output call, marks it sent. */
-static size_t take(struct harness *h, const char **p, int *rc)
-{
-	size_t n = 0;
-	*p = NULL;
-	*rc = smtpi_engine_output(&h->e, p, &n);
-	if (n > 0 && h->sent_len + n < sizeof h->sent) {
-		memcpy(h->sent + h->sent_len, *p, n);
-		h->sent_len += n;
-		h->sent[h->sent_len] = '\0';
-	}
-	return n;
-}
-
-static void expect_out_at(struct harness *h, const char *want, int line)
-{
-	const char *p;
-	int rc;
-	size_t n = take(h, &p, &rc);
-	size_t wn = strlen(want);
-	if (rc != 0 || n != wn || (n > 0 && memcmp(p, want, n) != 0)) {
-		fprintf(stderr, "%s:%d: client output (rc %d) differs\n  got:  ", __FILE__, line,
-			rc);
-		print_esc(n ? p : "", n);
-		fputs("  want: ", stderr);
-		print_esc(want, wn);
-		check_failed_here = 1;
-	}
-	if (n > 0)
-		smtpi_engine_sent(&h->e, n);
-}
-
-#define EXPECT_OUT(h, s) expect_out_at((h), (s), __LINE__)
-
-static smtp_message *msg(const char *from, const char *data, ...)
-{
-	smtp_message *m = smtp_message_new();
-	va_list ap;
-	const char *rcpt;
-	CHECK(m != NULL);
-	if (!m)
-		return NULL;
-	CHECK_INT(smtp_message_set_from(m, from), 0);
-	va_start(ap, data);
-	while ((rcpt = va_arg(ap, const char *)) != NULL)
-		CHECK_INT(smtp_message_add_rcpt(m, rcpt), 0);
-	va_end(ap);
-	CHECK_INT(smtp_message_set_data(m, data, strlen(data)), 0);
-	return m;
-}
-
-/* The nth step (0-based) of a stage, connection steps included; NULL when absent. */
-static const smtp_step *step_of(const smtp_report *r, smtp_stage st, size_t nth)
-{
-	for (size_t i = 0; i < smtp_report_count(r); i++) {
-		const smtp_step *s = smtp_report_step(r, i);
-		if (smtp_step_stage(s) == st && nth-- == 0)
-			return s;
-	}
-	return NULL;
-}
-
-static size_t count_stage(const smtp_report *r, smtp_stage st)
-{
-	size_t n = 0;
-	while (step_of(r, st, n))
-		n++;
-	return n;
-}
-
-#define CHECK_OUTCOME(r, oc, stage)                                                   \
-	do {                                                                          \
-		CHECK_INT(smtp_report_outcome(r), (oc));                              \
-		CHECK_INT(smtp_report_failed_stage(r), (stage));                      \
-	} while (0)
-#define CHECK_RCPT(r, i, code, enh, acc)                                              \
-	do {                                                                          \
-		const smtp_rcpt_result *rr_ = smtp_report_rcpt((r), (i));             \
-		const char *renh_ = (enh);                                            \
-		CHECK(rr_ != NULL);                                                   \
-		CHECK_INT(smtp_rcpt_code(rr_), (code));                               \
-		CHECK_INT(smtp_rcpt_accepted(rr_), (acc));                            \
-		if (renh_)                                                            \
-			CHECK_STR(smtp_rcpt_enhanced(rr_), renh_);                    \
-		else                                                                  \
-			CHECK(smtp_rcpt_enhanced(rr_) == NULL);                       \
-	} while (0)
-
-#define CHECK_STEP(s, code, enh)                                                      \
-	do {                                                                          \
-		const smtp_step *st_ = (s);                                           \
-		const char *senh_ = (enh);                                            \
-		CHECK(st_ != NULL);                                                   \
-		CHECK_INT(smtp_step_code(st_), (code));                               \
-		if (senh_)                                                            \
-			CHECK_STR(smtp_step_enhanced(st_), senh_);                    \
-		else                                                                  \
-			CHECK(smtp_step_enhanced(st_) == NULL);                       \
-	} while (0)
-
-/* Greeting and EHLO with the given reply: the engine is READY. */
-static void h_ready(struct harness *h, const char *ehlo_reply)
-{
-	h_start(h, 0);
-	EXPECT_OUT(h, "");
-	CHECK(smtpi_engine_status(&h->e) & SMTPI_E_READ);
-	FEED(h, GREETING);
-	EXPECT_OUT(h, EHLO_LINE);
-	FEED(h, ehlo_reply);
-	EXPECT_OUT(h, "");
-	CHECK_INT(h->e.phase, SMTPI_PH_READY);
-}
+/* Unit tests for the sans-IO protocol engine (lib/engine): a scripted server feeds
+   replies, the client's bytes are compared exactly, and the reports are checked.
+   The numbered defects of the truthful-reports work are in test_engine_faults.c, the
+   oracle in test_oracle.c. */
+#include "engine_harness.h"
 
 /* ---- 1. lock-step without PIPELINING ---- */
 
@@ -231,9 +35,11 @@ static void test_lockstep(void)
 	CHECK_INT(smtp_report_error(r), 0);
 	CHECK_STR(smtp_report_queue_id(r), "ABC123");
 	CHECK_STR(smtp_report_peer(r), "127.0.0.1:25");
-	CHECK_RCPT(r, 0, 250, "2.1.5", 1);
-	CHECK_RCPT(r, 1, 250, "2.1.5", 1);
+	CHECK_RCPT(r, 0, SMTP_VERDICT_ACCEPTED, SMTP_STAGE_BODY, 250, "2.0.0");
+	CHECK_RCPT(r, 1, SMTP_VERDICT_ACCEPTED, SMTP_STAGE_BODY, 250, "2.0.0");
 	CHECK_STEP(step_of(r, SMTP_STAGE_GREETING, 0), 220, NULL);
+	/* each step: from its command's write to its reply, on the fake clock */
+	CHECK_INT(smtp_step_elapsed_us(step_of(r, SMTP_STAGE_MAIL, 0)), 1000);
 	CHECK_STEP(step_of(r, SMTP_STAGE_MAIL, 0), 250, "2.1.0");
 	CHECK_STR(smtp_step_arg(step_of(r, SMTP_STAGE_MAIL, 0)), "a@x.test");
 	CHECK_STR(smtp_step_arg(step_of(r, SMTP_STAGE_RCPT, 1)), "c@y.test");
@@ -300,13 +106,15 @@ static const char *const split_rounds[] = {
 };
 
 struct split_result {
-	char sent[16384];
+	char sent[65536];
 	char trace[16384];
 	char msg_json[8192];
 	char sess_json[8192];
 };
 
-/* mode 0: one feed per round; 1: one byte at a time; 2: rounds 0-2 in one buffer */
+/* mode 0: one feed per round; 1: one byte at a time; 2: each round in two feeds split
+   in its middle. (A server's bytes never answer a command not yet written: that is a
+   protocol error, test_engine_faults.c.) */
 static void run_split(int mode, struct split_result *res)
 {
 	struct harness h;
@@ -315,32 +123,30 @@ static void run_split(int mode, struct split_result *res)
 	smtp_message *m = msg("a@x.test", "hi\n", "b@y.test", "c@y.test", NULL);
 	CHECK_INT(smtpi_engine_submit(&h.e, m), 0);
 	smtpi_engine_quit(&h.e);
-	char all[1024] = "";
 	size_t nrounds = sizeof split_rounds / sizeof split_rounds[0];
 	for (size_t i = 0; i < nrounds; i++) {
 		const char *s = split_rounds[i];
 		const char *p;
 		int rc;
-		if (mode == 2 && i < 2) {
-			strcat(all, s);
-			continue;
-		}
-		if (mode == 2 && i == 2) {
-			strcat(all, s);
-			s = all;
+		if (mode == 2) {
+			size_t half = strlen(s) / 2;
+			CHECK_INT(feed_n(&h, s, half), 0);
+			s += half;
 		}
 		if (mode == 1) {
 			for (size_t k = 0; s[k]; k++) {
-				CHECK_INT(smtpi_engine_recv(&h.e, s + k, 1), 0);
+				CHECK_INT(feed_n(&h, s + k, 1), 0);
 				size_t n = take(&h, &p, &rc);
 				CHECK_INT(rc, 0);
-				smtpi_engine_sent(&h.e, n);
+				if (n)
+					sent(&h, n);
 			}
 		} else {
 			FEED(&h, s);
 			size_t n = take(&h, &p, &rc);
 			CHECK_INT(rc, 0);
-			smtpi_engine_sent(&h.e, n);
+			if (n)
+				sent(&h, n);
 		}
 	}
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
@@ -350,10 +156,23 @@ static void run_split(int mode, struct split_result *res)
 	      sizeof res->msg_json);
 	CHECK(smtp_report_json(&h.rep, res->sess_json, sizeof res->sess_json) <
 	      sizeof res->sess_json);
-	CHECK_OUTCOME(smtp_message_report(m), SMTP_SENT_PARTIAL, SMTP_STAGE_NONE);
+	CHECK_OUTCOME(smtp_message_report(m), SMTP_SENT_PARTIAL, SMTP_STAGE_RCPT);
 	CHECK_STR(smtp_report_queue_id(smtp_message_report(m)), "XYZ");
 	h_end(&h);
 	smtp_message_free(m);
+}
+
+/* The JSON without its "us" figures: feeding byte by byte takes longer on the fake
+   clock, and everything else must be the same. */
+static void strip_us(char *json)
+{
+	char *p;
+	while ((p = strstr(json, ", \"us\": ")) != NULL) {
+		char *q = p + 8;
+		while (*q && *q != '}' && *q != ',')
+			q++;
+		memmove(p, q, strlen(q) + 1);
+	}
 }
 
 static void test_split(void)
@@ -363,6 +182,10 @@ static void test_split(void)
 		run_split(mode, &res[mode]);
 	CHECK_STR(res[0].sent, EHLO_LINE MAIL_A RCPT("b@y.test") RCPT("c@y.test")
 		  "DATA\r\nhi\r\n.\r\nQUIT\r\n");
+	for (int mode = 0; mode < 3; mode++) {
+		strip_us(res[mode].msg_json);
+		strip_us(res[mode].sess_json);
+	}
 	for (int mode = 1; mode < 3; mode++) {
 		CHECK_STR(res[mode].sent, res[0].sent);
 		CHECK_STR(res[mode].trace, res[0].trace);
@@ -371,6 +194,7 @@ static void test_split(void)
 	}
 	CHECK(strstr(res[0].trace, "< 220-mx.test ESMTP\n< 220 hello\n") != NULL);
 	CHECK(strstr(res[0].msg_json, "XYZ") != NULL);
+	CHECK(strstr(res[0].msg_json, "\"verdict\": \"bounced\", \"stage\": \"rcpt\"") != NULL);
 }
 
 /* ---- 4. recipients refused ---- */
@@ -391,48 +215,46 @@ static void test_rcpt_refusals(void)
 	EXPECT_OUT(&h, "hi\r\n.\r\n");
 	FEED(&h, "250 2.0.0 Ok: queued as P1\r\n");
 	const smtp_report *r = smtp_message_report(m1);
-	CHECK_OUTCOME(r, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE);
+	CHECK_OUTCOME(r, SMTP_SENT_PARTIAL, SMTP_STAGE_RCPT);
+	CHECK_INT(smtp_report_error(r), SMTP_EREJECTED);
 	CHECK_STR(smtp_report_queue_id(r), "P1");
-	CHECK_RCPT(r, 0, 250, "2.1.5", 1);
-	CHECK_RCPT(r, 1, 550, "5.1.1", 0);
+	CHECK_RCPT(r, 0, SMTP_VERDICT_ACCEPTED, SMTP_STAGE_BODY, 250, "2.0.0");
+	CHECK_RCPT(r, 1, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT, 550, "5.1.1");
 	CHECK_STR(smtp_rcpt_address(smtp_report_rcpt(r, 1)), "c@y.test");
 	CHECK_STR(smtp_rcpt_text(smtp_report_rcpt(r, 1)),
 		  "<c@y.test>: Recipient address rejected: User unknown");
 
-	/* all refused (5xx): DATA gets 554, RSET follows, BOUNCED at RCPT */
+	/* all refused (5xx): DATA gets 554, BOUNCED at RCPT; RSET waits for the next MAIL */
 	smtp_message *m2 = msg("a@x.test", "hi\n", "b@y.test", "c@y.test", NULL);
 	CHECK_INT(smtpi_engine_submit(&h.e, m2), 0);
 	EXPECT_OUT(&h, MAIL_A RCPT("b@y.test") RCPT("c@y.test") "DATA\r\n");
 	FEED(&h, "250 2.1.0 Ok\r\n550 5.1.1 no\r\n550 5.1.1 no\r\n"
 		 "554 5.5.1 Error: no valid recipients\r\n");
-	EXPECT_OUT(&h, "RSET\r\n");
-	FEED(&h, "250 2.0.0 Ok\r\n");
 	EXPECT_OUT(&h, "");
 	r = smtp_message_report(m2);
 	CHECK_OUTCOME(r, SMTP_BOUNCED, SMTP_STAGE_RCPT);
-	CHECK_RCPT(r, 0, 550, "5.1.1", 0);
-	CHECK_RCPT(r, 1, 550, "5.1.1", 0);
+	CHECK_RCPT(r, 0, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT, 550, "5.1.1");
+	CHECK_RCPT(r, 1, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT, 550, "5.1.1");
 	CHECK_STEP(step_of(r, SMTP_STAGE_DATA, 0), 554, "5.5.1");
-	CHECK_STEP(step_of(r, SMTP_STAGE_RSET, 0), 250, "2.0.0");
 	CHECK(smtp_report_queue_id(r) == NULL);
 
-	/* all refused, one temporarily: DEFERRED; the next message, queued meanwhile,
-	   is pipelined right after RSET and goes through */
+	/* all refused, one temporarily: DEFERRED; RSET opens the next message's group,
+	   and the one queued meanwhile follows it at once */
 	smtp_message *m3 = msg("a@x.test", "hi\n", "b@y.test", "c@y.test", NULL);
 	smtp_message *m4 = msg("a@x.test", "four\n", "f@y.test", NULL);
 	CHECK_INT(smtpi_engine_submit(&h.e, m3), 0);
-	EXPECT_OUT(&h, MAIL_A RCPT("b@y.test") RCPT("c@y.test") "DATA\r\n");
+	EXPECT_OUT(&h, "RSET\r\n" MAIL_A RCPT("b@y.test") RCPT("c@y.test") "DATA\r\n");
 	CHECK_INT(smtpi_engine_submit(&h.e, m4), 0);
 	EXPECT_OUT(&h, "");
-	FEED(&h, "250 2.1.0 Ok\r\n450 4.2.0 <b@y.test>: greylisted\r\n550 5.1.1 no\r\n"
-		 "554 5.5.1 Error: no valid recipients\r\n");
+	FEED(&h, "250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n450 4.2.0 <b@y.test>: greylisted\r\n"
+		 "550 5.1.1 no\r\n554 5.5.1 Error: no valid recipients\r\n");
 	EXPECT_OUT(&h, "RSET\r\n" MAIL_A RCPT("f@y.test") "DATA\r\n");
-	FEED(&h, "250 2.0.0 Ok\r\n");
 	r = smtp_message_report(m3);
 	CHECK_OUTCOME(r, SMTP_DEFERRED, SMTP_STAGE_RCPT);
-	CHECK_RCPT(r, 0, 450, "4.2.0", 0);
-	CHECK_RCPT(r, 1, 550, "5.1.1", 0);
-	FEED(&h, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
+	CHECK_RCPT(r, 0, SMTP_VERDICT_DEFERRED, SMTP_STAGE_RCPT, 450, "4.2.0");
+	CHECK_RCPT(r, 1, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT, 550, "5.1.1");
+	CHECK_STEP(step_of(r, SMTP_STAGE_RSET, 0), 250, "2.0.0");
+	FEED(&h, "250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n");
 	EXPECT_OUT(&h, "four\r\n.\r\n");
 	FEED(&h, "250 2.0.0 Ok: queued as F4\r\n");
 	CHECK_OUTCOME(smtp_message_report(m4), SMTP_SENT, SMTP_STAGE_NONE);
@@ -457,8 +279,6 @@ static void test_mail_refused(void)
 	CHECK_INT(smtpi_engine_submit(&h.e, m), 0);
 	EXPECT_OUT(&h, MAIL_A);
 	FEED(&h, "553 5.7.1 <a@x.test>: Sender address rejected\r\n");
-	EXPECT_OUT(&h, "RSET\r\n");
-	FEED(&h, "250 2.0.0 Ok\r\n");
 	EXPECT_OUT(&h, "");
 	const smtp_report *r = smtp_message_report(m);
 	CHECK_OUTCOME(r, SMTP_BOUNCED, SMTP_STAGE_MAIL);
@@ -466,12 +286,19 @@ static void test_mail_refused(void)
 	CHECK_STR(smtp_step_text(step_of(r, SMTP_STAGE_MAIL, 0)),
 		  "<a@x.test>: Sender address rejected");
 	CHECK_INT(count_stage(r, SMTP_STAGE_RCPT), 0);
-	CHECK_RCPT(r, 0, 0, NULL, 0);
+	CHECK_RCPT(r, 0, SMTP_VERDICT_BOUNCED, SMTP_STAGE_MAIL, 553, "5.7.1");
 	CHECK(strstr(h.sent, "RCPT") == NULL);
 	CHECK(strstr(h.sent, "DATA") == NULL);
 	CHECK_INT(smtpi_engine_status(&h.e), 0);
+	/* the next transaction begins with RSET, in lock-step */
+	smtp_message *m2 = msg("a@x.test", "hi\n", "b@y.test", NULL);
+	CHECK_INT(smtpi_engine_submit(&h.e, m2), 0);
+	EXPECT_OUT(&h, "RSET\r\n");
+	FEED(&h, "250 2.0.0 Ok\r\n");
+	EXPECT_OUT(&h, MAIL_A);
 	h_end(&h);
 	smtp_message_free(m);
+	smtp_message_free(m2);
 }
 
 /* ---- 6. HELO fallback, refused greeting, 421 ---- */
@@ -508,10 +335,12 @@ static void test_greeting_refused(void)
 	EXPECT_OUT(&h, "");
 	FEED(&h, "554 5.3.2 No SMTP service here\r\n");
 	EXPECT_OUT(&h, "QUIT\r\n");
-	CHECK_OUTCOME(&h.rep, SMTP_BOUNCED, SMTP_STAGE_GREETING);
+	/* a 5xx greeting refuses this client, not the message: failed, not bounced */
+	CHECK_OUTCOME(&h.rep, SMTP_FAILED, SMTP_STAGE_GREETING);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EREJECTED);
 	CHECK_STEP(step_of(&h.rep, SMTP_STAGE_GREETING, 0), 554, "5.3.2");
-	CHECK_OUTCOME(smtp_message_report(m), SMTP_BOUNCED, SMTP_STAGE_GREETING);
+	CHECK_OUTCOME(smtp_message_report(m), SMTP_FAILED, SMTP_STAGE_GREETING);
+	CHECK_RCPT(smtp_message_report(m), 0, SMTP_VERDICT_FAILED, SMTP_STAGE_GREETING, 554, "5.3.2");
 	FEED(&h, "221 2.0.0 Bye\r\n");
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK(strstr(h.sent, "EHLO") == NULL);
@@ -539,6 +368,9 @@ static void test_421_at_rcpt(void)
 	CHECK_OUTCOME(r, SMTP_DEFERRED, SMTP_STAGE_RCPT);
 	CHECK_INT(smtp_report_error(r), SMTP_ECLOSED);
 	CHECK_STEP(step_of(r, SMTP_STAGE_RCPT, 0), 421, "4.4.2");
+	CHECK_STR(smtp_step_arg(step_of(r, SMTP_STAGE_RCPT, 0)), "b@y.test");
+	CHECK_RCPT(r, 0, SMTP_VERDICT_DEFERRED, SMTP_STAGE_RCPT, 421, "4.4.2");
+	CHECK_INT(smtp_rcpt_error(smtp_report_rcpt(r, 0)), SMTP_ECLOSED);
 	h_end(&h);
 	smtp_message_free(m);
 }
@@ -588,10 +420,10 @@ static void test_lmtp(void)
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_READ);
 	FEED(&h, "452 4.2.2 <d@y.test> Mailbox full\r\n");
 	EXPECT_OUT(&h, "");
-	CHECK_OUTCOME(r, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE);
-	CHECK_RCPT(r, 0, 250, "2.0.0", 1);
-	CHECK_RCPT(r, 1, 550, "5.1.1", 0);
-	CHECK_RCPT(r, 2, 452, "4.2.2", 0);
+	CHECK_OUTCOME(r, SMTP_SENT_PARTIAL, SMTP_STAGE_RCPT);
+	CHECK_RCPT(r, 0, SMTP_VERDICT_ACCEPTED, SMTP_STAGE_BODY, 250, "2.0.0");
+	CHECK_RCPT(r, 1, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT, 550, "5.1.1");
+	CHECK_RCPT(r, 2, SMTP_VERDICT_DEFERRED, SMTP_STAGE_BODY, 452, "4.2.2");
 	CHECK_STR(smtp_rcpt_text(smtp_report_rcpt(r, 2)), "<d@y.test> Mailbox full");
 	CHECK_STR(smtp_step_arg(step_of(r, SMTP_STAGE_BODY, 0)), "b@y.test");
 	CHECK_STR(smtp_step_arg(step_of(r, SMTP_STAGE_BODY, 1)), "d@y.test");
@@ -611,7 +443,7 @@ static void test_protocol_errors(void)
 	(void)feed(&h, "2x0 x\r\n");
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
-	CHECK_INT(smtp_report_outcome(&h.rep), SMTP_FAILED);
+	CHECK_INT(smtp_report_outcome(&h.rep), SMTP_DEFERRED);
 	EXPECT_OUT(&h, "");
 	h_end(&h);
 
@@ -633,7 +465,8 @@ static void test_protocol_errors(void)
 	(void)feed(&h, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n250 too early\r\n");
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
-	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_FAILED);
+	/* a server that broke the protocol: deferred (DESIGN.md "Verdicts") */
+	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_DEFERRED);
 	CHECK_INT(smtp_report_error(smtp_message_report(m)), SMTP_EPROTOCOL);
 	EXPECT_OUT(&h, ""); /* no body after the violation */
 	h_end(&h);
@@ -665,7 +498,7 @@ static void test_starttls(void)
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_TLS);
 	CHECK(!(smtpi_engine_status(&h.e) & SMTPI_E_WRITE));
 	EXPECT_OUT(&h, "");
-	smtpi_engine_tls_ready(&h.e, &tls_info, NULL, NULL, 0);
+	smtpi_engine_tls_ready(&h.e, &tls_info, NULL, NULL, 0, 5000, h.now_us);
 	CHECK(!(smtpi_engine_status(&h.e) & SMTPI_E_TLS));
 	EXPECT_OUT(&h, EHLO_LINE);
 	/* RFC 3207 4.2: what the first EHLO said (PIPELINING) is forgotten */
@@ -843,7 +676,7 @@ static void test_long_lines(void)
 	CHECK_INT(rc, 0);
 	CHECK_INT(n, 998 + 2 + 3);
 	CHECK(n == 1003 && memcmp(p, long_body, 1000) == 0 && memcmp(p + 1000, ".\r\n", 3) == 0);
-	smtpi_engine_sent(&h.e, n);
+	sent(&h, n);
 	FEED(&h, "250 2.0.0 Ok: queued as L1\r\n");
 	CHECK_OUTCOME(smtp_message_report(ok), SMTP_SENT, SMTP_STAGE_NONE);
 
@@ -867,7 +700,7 @@ static void test_long_lines(void)
 	CHECK_INT(rc, 0);
 	CHECK_INT(n, 14 + 999 + 2 + 3);
 	CHECK(n == 1018 && memcmp(p, long_body, 1015) == 0 && memcmp(p + 1015, ".\r\n", 3) == 0);
-	smtpi_engine_sent(&h.e, n);
+	sent(&h, n);
 	FEED(&h, "250 2.0.0 Ok: queued as L2\r\n");
 	CHECK_OUTCOME(smtp_message_report(m), SMTP_SENT, SMTP_STAGE_NONE);
 	CHECK_STR(smtp_report_queue_id(smtp_message_report(m)), "L2");

@@ -139,7 +139,6 @@ static void test_single_line(void)
 static void test_no_text(void)
 {
 	EXPECT("250\r\n", 250, NULL, 1, "");
-	EXPECT("250\n", 250, NULL, 1, "");
 	EXPECT("250-first\r\n250\r\n", 250, NULL, 2, "first\n");
 	EXPECT("250-\r\n250-\r\n250 end\r\n", 250, NULL, 3, "\n\nend");
 }
@@ -172,7 +171,7 @@ static void test_enhanced(void)
 	EXPECT("451 4.123.456 x\r\n", 451, "4.123.456", 1, "x");
 	EXPECT("250 2.01.005 leading zeros\r\n", 250, "2.1.5", 1, "leading zeros");
 	EXPECT("250 2.0.0\r\n", 250, "2.0.0", 1, "");
-	EXPECT("250 2.0.0\n", 250, "2.0.0", 1, "");
+
 	EXPECT("250 2.0.0  two spaces\r\n", 250, "2.0.0", 1, " two spaces");
 	/* class must equal the code's first digit */
 	EXPECT("550 2.1.1 odd\r\n", 550, NULL, 1, "2.1.1 odd");
@@ -218,11 +217,16 @@ static void test_enhanced_text(void)
 	CHECK_STR(smtpi_reply_enhanced(&r, buf, sizeof buf), "4.999.999");
 }
 
+/* RFC 5321 2.3.8: a bare LF is not a line end; taken as one, "250 Ok\n550 x" would
+   be two replies (a smuggled one) */
 static void test_bare_lf(void)
 {
-	EXPECT("250-a\n250 b\n", 250, NULL, 2, "a\nb");
-	EXPECT("250-a\r\n250-b\n250 c\r\n", 250, NULL, 3, "a\nb\nc");
-	EXPECT("550 5.1.1 gone\n", 550, "5.1.1", 1, "gone");
+	EXPECT_ERROR("250-a\n250 b\r\n");
+	EXPECT_ERROR("250-a\r\n250-b\n250 c\r\n");
+	EXPECT_ERROR("550 5.1.1 gone\n");
+	EXPECT_ERROR("250 Ok\n550 smuggled\r\n");
+	EXPECT_ERROR("250\n");
+	EXPECT_ERROR("250 2.1.5\n");
 }
 
 static void test_nul_dropped(void)
@@ -230,7 +234,7 @@ static void test_nul_dropped(void)
 	/* aiosmtpd's AUTH LOGIN prompt */
 	EXPECT("334 VXNlcm5hbWU6\0\r\n", 334, NULL, 1, "VXNlcm5hbWU6");
 	EXPECT("334 \0\0a\0b\0\r\n", 334, NULL, 1, "ab");
-	EXPECT("250-\0\r\n250 \0\n", 250, NULL, 2, "\n");
+	EXPECT("250-\0\r\n250 \0\r\n", 250, NULL, 2, "\n");
 	/* a NUL inside a would-be enhanced code breaks it */
 	EXPECT("250 2.\0" "1.5 x\r\n", 250, NULL, 1, "2.1.5 x");
 	EXPECT("250 2.1.5\0 x\r\n", 250, NULL, 1, "2.1.5 x");
@@ -285,7 +289,7 @@ static void test_error_position(void)
 
 static void test_two_replies(void)
 {
-	const char in[] = "250 2.1.0 Sender ok\r\n550 5.1.1 No such user\r\n354 go ahead\n";
+	const char in[] = "250 2.1.0 Sender ok\r\n550 5.1.1 No such user\r\n354 go ahead\r\n";
 	size_t len = sizeof in - 1, used = 0, off = 0;
 
 	smtpi_reply_init(&parser);
@@ -311,9 +315,9 @@ static void test_two_replies(void)
 	CHECK_INT(smtpi_reply_parse(&parser, in, 0, &used), SMTPI_REPLY_MORE);
 	CHECK_INT(used, 0);
 	/* split anywhere, the first reply still ends at the same octet */
-	parse_every_way("250-a\n250 b\r\n354 c\r\n", 20, 1);
+	parse_every_way("250-a\r\n250 b\r\n354 c\r\n", 21, 1);
 	CHECK_INT(want.rc, SMTPI_REPLY_DONE);
-	CHECK_INT(want.used, 13);
+	CHECK_INT(want.used, 14);
 	CHECK_STR(want.text, "a\nb");
 }
 
@@ -394,14 +398,6 @@ static void test_line_bound(void)
 	CHECK_INT(want.rc, SMTPI_REPLY_DONE);
 	CHECK_INT(want.text_len, SMTPI_REPLY_MAX_LINE - 6);
 	len = make_line(in, "250 ", SMTPI_REPLY_MAX_LINE - 5, "\r\n");
-	parse_every_way(in, len, 1);
-	CHECK_INT(want.rc, SMTP_EPROTOCOL);
-	/* with a bare LF */
-	len = make_line(in, "250 ", SMTPI_REPLY_MAX_LINE - 5, "\n");
-	CHECK_INT(len, SMTPI_REPLY_MAX_LINE);
-	parse_every_way(in, len, 1);
-	CHECK_INT(want.rc, SMTPI_REPLY_DONE);
-	len = make_line(in, "250 ", SMTPI_REPLY_MAX_LINE - 4, "\n");
 	parse_every_way(in, len, 1);
 	CHECK_INT(want.rc, SMTP_EPROTOCOL);
 	/* the enhanced code counts toward the line */
@@ -538,7 +534,7 @@ static void test_text_bound(void)
    enhanced codes, NULs and mixed line ends. */
 static void test_mixed_splits(void)
 {
-	EXPECT("421-4.3.2 Service\0 shutting down\r\n421-4.3.2\n421-\r\n"
+	EXPECT("421-4.3.2 Service\0 shutting down\r\n421-4.3.2\r\n421-\r\n"
 	       "421-4.3 not a code\r\n421 4.3.2 closing\r\n",
 	       421, "4.3.2", 5, "Service shutting down\n\n\n4.3 not a code\nclosing");
 }

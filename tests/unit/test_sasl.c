@@ -7,6 +7,7 @@
 #include "sasl/sasl.h"
 #include "sasl/saslprep.h"
 #include "smtp.h"
+#include "wire/text.h"
 
 /* Decodes base64 text to a NUL-terminated string (NULL when malformed). */
 static char *dec(const char *text)
@@ -77,7 +78,7 @@ static void test_saslprep(void)
 
 		CHECK_INT(smtpi_saslprep(in[i], &r), 0);
 		CHECK_STR(r, out[i]);
-		smtpi_sasl_free_secret(r);
+		smtpi_free_secret(r);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *r = NULL;
@@ -149,12 +150,12 @@ static void test_plain(void)
 	CHECK_STR(ir, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
 	CHECK_INT(smtpi_sasl_step(&s, "", 0, &resp), SMTP_EAUTH);
 	CHECK_INT(smtpi_sasl_success(&s), 0);
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	c = (struct smtpi_sasl_creds){.user = "Kurt", .authzid = "Ursel", .secret = "xipj3plmq"};
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_PLAIN, &c, NULL, &ir), 0);
 	CHECK_STR(ir, "VXJzZWwAS3VydAB4aXBqM3BsbXE=");
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 }
 
@@ -170,11 +171,11 @@ static void test_login(void)
 	CHECK(ir == NULL);
 	CHECK_INT(smtpi_sasl_step(&s, user_prompt, sizeof(user_prompt) - 1, &resp), 0);
 	CHECK_STR(resp, "dGlt");
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(smtpi_sasl_success(&s), SMTP_EAUTH);
 	CHECK_INT(smtpi_sasl_step(&s, "UGFzc3dvcmQ6AA==", 16, &resp), 0);
 	CHECK_STR(resp, "dGFuc3RhYWZ0YW5zdGFhZg==");
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(smtpi_sasl_success(&s), 0);
 	CHECK_INT(smtpi_sasl_step(&s, "UGFzc3dvcmQ6AA==", 16, &resp), SMTP_EAUTH);
 	CHECK(resp == NULL);
@@ -196,7 +197,7 @@ static void test_cram_md5(void)
 	CHECK(ir == NULL);
 	CHECK_INT(step_text(&s, "<1896.697170952@postoffice.reston.mci.net>", &resp), 0);
 	CHECK_B64(resp, "tim b913a602c7eda7a495b4e6e7334d3890");
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(smtpi_sasl_success(&s), 0);
 	CHECK_INT(step_text(&s, "<again>", &resp), SMTP_EAUTH);
 	smtpi_sasl_clear(&s);
@@ -213,12 +214,12 @@ static void test_external(void)
 
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_EXTERNAL, &c, NULL, &ir), 0);
 	CHECK_STR(ir, "=");
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	c.authzid = "admin";
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_EXTERNAL, &c, NULL, &ir), 0);
 	CHECK_STR(ir, "YWRtaW4=");
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 }
 
@@ -248,15 +249,15 @@ static void test_oauthbearer(void)
 	CHECK_STR(resp, "AQ==");
 	CHECK_STR(s.error, oauth_error_json);
 	CHECK_INT(smtpi_sasl_success(&s), SMTP_EAUTH);
-	smtpi_sasl_free_secret(resp);
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(resp);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	CHECK(s.error == NULL);
 	/* no host, no port, a user name to escape */
 	c = (struct smtpi_sasl_creds){.user = "a,b=c", .secret = "tok", .secret_is_token = 1};
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_OAUTHBEARER, &c, NULL, &ir), 0);
 	CHECK_B64(ir, "n,a=a=2Cb=3Dc,\001auth=Bearer tok\001\001");
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	c.secret = "tok\001en";
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_OAUTHBEARER, &c, NULL, &ir), SMTP_EINVAL);
@@ -279,8 +280,8 @@ static void test_xoauth2(void)
 	CHECK_STR(resp, "");
 	CHECK_STR(s.error, oauth_error_json);
 	CHECK_INT(smtpi_sasl_success(&s), SMTP_EAUTH);
-	smtpi_sasl_free_secret(resp);
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(resp);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	c.user = "bad\001user";
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_XOAUTH2, &c, NULL, &ir), SMTP_EINVAL);
@@ -332,14 +333,14 @@ static void run_scram(const struct scram_vector *v, const struct smtpi_sasl_cred
 	CHECK_B64(ir, v->client_first);
 	CHECK_INT(step_text(&s, v->server_first, &resp), 0);
 	CHECK_B64(resp, v->client_final);
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(smtpi_sasl_success(&s), SMTP_EAUTH);
 	CHECK_INT(step_text(&s, v->server_final, &resp), 0);
 	CHECK_STR(resp, "");
 	CHECK_INT(smtpi_sasl_success(&s), 0);
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(step_text(&s, v->server_final, &resp), SMTP_EAUTH);
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 }
 
@@ -377,7 +378,7 @@ static int scram_first(struct smtpi_sasl *s, const struct smtpi_sasl_creds *c,
 	memset(s, 0, sizeof(*s));
 	memcpy(s->nonce, rfc5802.nonce, strlen(rfc5802.nonce) + 1);
 	rc = smtpi_sasl_start(s, SMTPI_MECH_SCRAM_SHA1, c, NULL, &ir);
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	return rc ? rc : step_text(s, server_first, resp);
 }
 
@@ -414,17 +415,17 @@ static void test_scram_failures(void)
 	/* extensions after i= are ignored (RFC 5802 5.1) */
 	CHECK_INT(scram_first(&s, &c, "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
 				      "s=QSXCR+Q6sek8bf92,i=4096,x=ext", &resp), 0);
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	/* a wrong server signature */
 	CHECK_INT(step_text(&s, "v=AAF9pqV8S7suAoZWja4dJRkFsKQ=", &resp), SMTP_EAUTH);
 	CHECK_INT(smtpi_sasl_success(&s), SMTP_EAUTH);
 	smtpi_sasl_clear(&s);
 	CHECK_INT(scram_first(&s, &c, rfc5802.server_first, &resp), 0);
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(step_text(&s, "v=rmF9pqV8S7suAoZWja4dJRkFsKQ", &resp), SMTP_EAUTH);
 	smtpi_sasl_clear(&s);
 	CHECK_INT(scram_first(&s, &c, rfc5802.server_first, &resp), 0);
-	smtpi_sasl_free_secret(resp);
+	smtpi_free_secret(resp);
 	CHECK_INT(step_text(&s, "e=invalid-proof", &resp), SMTP_EAUTH);
 	CHECK_STR(s.error, "invalid-proof");
 	CHECK_INT(smtpi_sasl_success(&s), SMTP_EAUTH);
@@ -445,19 +446,19 @@ static void test_scram_start(void)
 	CHECK_INT(strlen(s.nonce), 32);
 	CHECK(d && strcmp(d + 28, s.nonce) == 0);
 	free(d);
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	/* channel binding available but not offered: "y" (RFC 5802 6) */
 	c = (struct smtpi_sasl_creds){.user = "user", .secret = "pencil"};
 	memcpy(s.nonce, "abc", 4);
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_SCRAM_SHA1, &c, &cb, &ir), 0);
 	CHECK_B64(ir, "y,,n=user,r=abc");
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	memcpy(s.nonce, "abc", 4);
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_SCRAM_SHA1_PLUS, &c, &cb, &ir), 0);
 	CHECK_B64(ir, "p=tls-unique,,n=user,r=abc");
-	smtpi_sasl_free_secret(ir);
+	smtpi_free_secret(ir);
 	smtpi_sasl_clear(&s);
 	CHECK_INT(smtpi_sasl_start(&s, SMTPI_MECH_SCRAM_SHA256_PLUS, &c, NULL, &ir),
 		  SMTP_ENOMECH);
