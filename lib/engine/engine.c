@@ -123,6 +123,10 @@ static void closing(struct smtpi_engine *e, const struct smtpi_pending *p,
 {
 	smtp_stage stage = p ? smtpi_cmd_stage(p->cmd) : smtpi_engine_stage(e);
 	struct smtpi_cause c = {.stage = stage, .reply = r};
+	/* a 421 to the end of data is that message's (refusing) final reply: the
+	   message was not taken (RFC 1047's doubt does not arise) */
+	if (p && p->cmd == SMTPI_CMD_END && p->m)
+		p->m->tx.end_answered = 1;
 	log_step(e, stage, r, 0, NULL, elapsed_of(e, p));
 	smtpi_tx_note_all(e, r, 0, NULL);
 	end_connection(e, &c);
@@ -399,6 +403,7 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 	}
 	struct smtpi_pending p = *h;
 	smtpi_pending_pop(e);
+	e->last_stage = smtpi_cmd_stage(p.cmd);
 	switch (p.cmd) {
 	case SMTPI_CMD_GREETING:
 		return on_greeting(e, &p, r);
@@ -531,7 +536,7 @@ smtp_stage smtpi_engine_stage(const struct smtpi_engine *e)
 	case SMTPI_PH_QUIT:
 		return SMTP_STAGE_QUIT;
 	default:
-		return e->emit ? smtpi_tx_waiting_stage(e, e->emit) : SMTP_STAGE_NONE;
+		return e->emit ? smtpi_tx_waiting_stage(e, e->emit) : e->last_stage;
 	}
 }
 

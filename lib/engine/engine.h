@@ -98,6 +98,7 @@ struct smtpi_engine {
 	int error;                 /* the error that ended the connection, or 0 */
 	int64_t now_us;            /* the clock as the session last gave it */
 	unsigned long replies;     /* replies dispatched so far */
+	smtp_stage last_stage;     /* the stage of the last reply dispatched */
 	unsigned mails;            /* MAIL commands on this connection (LIMITS MAILMAX) */
 	int reconnect;             /* MAILMAX reached: QUIT, then a new connection */
 	int tx_clean;              /* the server holds no transaction state, as far as we

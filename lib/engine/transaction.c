@@ -527,8 +527,8 @@ void smtpi_tx_note_all(struct smtpi_engine *e, const struct smtpi_reply *r, int 
 static int maybe_delivered(const struct smtpi_engine *e, const smtp_message *m)
 {
 	const struct smtpi_tx *t = &m->tx;
-	return t->state == SMTPI_TX_FINAL && !t->lone_dot && t->owed > 0 &&
-	       e->sent_total >= t->end_pos;
+	return t->state == SMTPI_TX_FINAL && !t->lone_dot &&
+	       t->owed > (t->end_answered ? 1u : 0u) && e->sent_total >= t->end_pos;
 }
 
 void smtpi_tx_abort_all(struct smtpi_engine *e, const struct smtpi_cause *cause)

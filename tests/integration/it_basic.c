@@ -23,7 +23,11 @@ static void test_partial_refusal(void)
 	CHECK_INT(it_send(s, m), SMTP_EREJECTED);
 	const smtp_report *r = smtp_message_report(m);
 	CHECK_INT(smtp_report_outcome(r), SMTP_SENT_PARTIAL);
+	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_RCPT);
 	CHECK_INT(smtp_report_rcpt_count(r), 3);
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_ACCEPTED, SMTP_STAGE_BODY);
+	CHECK_RCPT_VERDICT(r, 1, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT);
+	CHECK_RCPT_VERDICT(r, 2, SMTP_VERDICT_DEFERRED, SMTP_STAGE_RCPT);
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 1);
 	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 1)), 550);
 	CHECK_STR(smtp_rcpt_enhanced(smtp_report_rcpt(r, 1)), "5.1.1");
@@ -64,7 +68,8 @@ static void test_refusals_keep_session(void)
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_MAIL);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_MAIL, 0)), 553);
 	CHECK_STR(smtp_step_enhanced(it_step(r, SMTP_STAGE_MAIL, 0)), "5.7.1");
-	CHECK(it_step(r, SMTP_STAGE_RSET, 0) != NULL);
+	/* the sender was refused, not the address: bounced at stage mail */
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_BOUNCED, SMTP_STAGE_MAIL);
 
 	const char *temp[] = {"later@example.test", NULL};
 	smtp_message *m2 = it_message("sender@example.test", temp, "Subject: b\r\n\r\ny\r\n");
@@ -73,6 +78,9 @@ static void test_refusals_keep_session(void)
 	CHECK_INT(smtp_report_outcome(r), SMTP_DEFERRED);
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_RCPT);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_RCPT, 0)), 451);
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_DEFERRED, SMTP_STAGE_RCPT);
+	/* the refused transaction before it is cleared by RSET before this MAIL */
+	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_RSET, 0)), 250);
 
 	smtp_message *m3 = it_message("sender@example.test", one,
 				      "Subject: c\r\nX-Test-Reject: 554\r\n\r\nz\r\n");
@@ -82,12 +90,14 @@ static void test_refusals_keep_session(void)
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_BODY);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_BODY, 0)), 554);
 	CHECK_STR(smtp_step_enhanced(it_step(r, SMTP_STAGE_BODY, 0)), "5.6.0");
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_BOUNCED, SMTP_STAGE_BODY);
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
 
 	smtp_message *m4 = it_message("sender@example.test", one,
 				      "Subject: d\r\nX-Marker: it-basic-after\r\n\r\nok\r\n");
 	CHECK_INT(it_send(s, m4), 0);
 	CHECK_INT(smtp_report_outcome(smtp_message_report(m4)), SMTP_SENT);
+	CHECK_RCPT_VERDICT(smtp_message_report(m4), 0, SMTP_VERDICT_ACCEPTED, SMTP_STAGE_BODY);
 
 	char json[8192];
 	size_t n = smtp_report_json(smtp_message_report(m1), json, sizeof json);
@@ -235,6 +245,7 @@ static void test_sink_refusals_and_drop(void)
 	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 0)), 550);
 	CHECK_STR(smtp_rcpt_enhanced(smtp_report_rcpt(r, 0)), "5.1.1");
 	CHECK_STR(smtp_rcpt_text(smtp_report_rcpt(r, 0)), "No such user");
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_BOUNCED, SMTP_STAGE_RCPT);
 	CHECK_INT(it_quit(s), 0);
 	smtp_message_free(m);
 	smtp_session_free(s);
@@ -247,6 +258,7 @@ static void test_sink_refusals_and_drop(void)
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_MAIL);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_MAIL, 0)), 451);
 	CHECK_STR(smtp_step_enhanced(it_step(r, SMTP_STAGE_MAIL, 0)), "4.7.1");
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_DEFERRED, SMTP_STAGE_MAIL);
 	CHECK_INT(it_quit(s), 0);
 	smtp_message_free(m);
 	smtp_session_free(s);
@@ -255,9 +267,12 @@ static void test_sink_refusals_and_drop(void)
 	m = sink_message();
 	CHECK_INT(it_send(s, m), SMTP_ECLOSED);
 	r = smtp_message_report(m);
-	CHECK_INT(smtp_report_outcome(r), SMTP_FAILED);
+	/* a lost connection: deferred, and the dot never went out */
+	CHECK_INT(smtp_report_outcome(r), SMTP_DEFERRED);
 	CHECK_INT(smtp_report_error(r), SMTP_ECLOSED);
 	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_DATA);
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_DEFERRED, SMTP_STAGE_DATA);
+	CHECK_INT(smtp_report_maybe_delivered(r), 0);
 	smtp_message_free(m);
 	smtp_session_free(s);
 }

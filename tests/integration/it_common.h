@@ -169,6 +169,24 @@ static inline const smtp_step *it_step(const smtp_report *r, smtp_stage stage, s
 	return NULL;
 }
 
+/* Recipient i's verdict and the stage that decided it. */
+#define CHECK_RCPT_VERDICT(r, i, verdict, stage)                                       \
+	do {                                                                          \
+		const smtp_rcpt_result *v_rr_ = smtp_report_rcpt((r), (i));           \
+		CHECK_STR(smtp_verdict_name(smtp_rcpt_verdict(v_rr_)), smtp_verdict_name(verdict)); \
+		CHECK_STR(smtp_stage_name(smtp_rcpt_stage(v_rr_)), smtp_stage_name(stage)); \
+	} while (0)
+
+/* A check before MAIL refused the message: its MAIL step is a local note with the
+   error, no reply (the command was never sent). */
+#define CHECK_LOCAL_MAIL_STEP(r, err)                                                  \
+	do {                                                                          \
+		const smtp_step *l_st_ = it_step((r), SMTP_STAGE_MAIL, 0);            \
+		CHECK(l_st_ != NULL);                                                 \
+		CHECK_INT(smtp_step_code(l_st_), 0);                                  \
+		CHECK_STR(smtp_error_name(smtp_step_error(l_st_)), smtp_error_name(err)); \
+	} while (0)
+
 static inline const char *it_mode(void)
 {
 	return it_nonblocking() ? "nonblocking" : "blocking";

@@ -7,189 +7,7 @@
    port it writes, runs the client, checks the return code and the report (outcome,
    failed stage, error, reply code, enhanced code), and always reaps the child by its
    PID. The fake server records the bytes the client sent in PORTFILE.log. */
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "it_common.h"
-
-/* Every stage gets this deadline unless a case sets a shorter one: a library that
-   waits where it should not fails the case in seconds, not minutes. */
-#define FAULT_STAGE_MS 5000
-/* QUIT's, shorter: a QUIT that waits for its deadline costs each case this much. */
-#define FAULT_QUIT_MS 2000
-
-static char fault_dir[64];
-static volatile pid_t fault_child = -1;
-
-struct fake {
-	pid_t pid;
-	int port;
-	char portfile[256];
-	char logfile[300];
-};
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* The whole program's watchdog: a hang in the library must not hang the suite. */
-static void on_watchdog(int sig)
-{
-	static const char msg[] = "FATAL: it_faults watchdog expired (a call hung)\n";
-	(void)sig;
-	if (fault_child > 0)
-		kill(fault_child, SIGTERM);
-	if (write(2, msg, sizeof msg - 1) < 0) {
-		/* nothing more to do */
-	}
-	_exit(1);
-}
-
-/* Reaps the child: waits up to wait_ms for it to exit by itself, then SIGTERM. */
-static void fake_stop_after(struct fake *f, long wait_ms)
-{
-	if (f->pid <= 0)
-		return;
-	long long end = now_ms() + wait_ms;
-	int status;
-	for (;;) {
-		pid_t r = waitpid(f->pid, &status, WNOHANG);
-		if (r == f->pid || (r < 0 && errno != EINTR))
-			break;
-		if (now_ms() >= end) {
-			kill(f->pid, SIGTERM);
-			while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-		sleep_ms(10);
-	}
-	f->pid = -1;
-	fault_child = -1;
-}
-
-static void fake_stop(struct fake *f)
-{
-	fake_stop_after(f, 0);
-}
-
-/* Starts the fake server for scenario; returns 1 with f->port set, or 0 (the case
-   has failed and the child, if any, is reaped). */
-static int fake_start(struct fake *f, const char *scenario)
-{
-	const char *python = it_env("SMTP_IT_PYTHON");
-	const char *script = it_env("SMTP_IT_FAKE");
-	memset(f, 0, sizeof *f);
-	f->pid = -1;
-	snprintf(f->portfile, sizeof f->portfile, "%s/%s.port", fault_dir, scenario);
-	snprintf(f->logfile, sizeof f->logfile, "%s.log", f->portfile);
-	unlink(f->portfile);
-	unlink(f->logfile);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "fork: %s\n", strerror(errno));
-		CHECK(pid >= 0);
-		return 0;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			if (null > 2)
-				close(null);
-		}
-		execl(python, python, script, scenario, f->portfile, (char *)NULL);
-		_exit(127);
-	}
-	f->pid = pid;
-	fault_child = pid;
-	const int fake_server_started = 0; /* named for the failure message */
-	long long end = now_ms() + 5000;
-	while (now_ms() < end) {
-		FILE *pf = fopen(f->portfile, "r");
-		if (pf) {
-			int port = 0;
-			int ok = fscanf(pf, "%d", &port) == 1;
-			fclose(pf);
-			if (ok && port > 0 && port < 65536) {
-				f->port = port;
-				return 1;
-			}
-		}
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			f->pid = -1;
-			fault_child = -1;
-			fprintf(stderr, "fake_server.py %s exited before writing its port\n",
-				scenario);
-			CHECK(fake_server_started);
-			return 0;
-		}
-		sleep_ms(10);
-	}
-	fprintf(stderr, "fake_server.py %s wrote no port within 5 s\n", scenario);
-	CHECK(fake_server_started);
-	fake_stop(f);
-	return 0;
-}
-
-/* What the client sent, once the server has ended (it exits after the client
-   closed); NULL when unreadable. */
-static char *fake_log(struct fake *f, size_t *len)
-{
-	fake_stop_after(f, 5000);
-	char *log = it_read_file(f->logfile, len);
-	CHECK(log != NULL);
-	return log;
-}
-
-static smtp_session *fake_session(const struct fake *f, smtp_tls mode)
-{
-	smtp_session *s = it_session("127.0.0.1", f->port, mode);
-	for (int st = SMTP_STAGE_CONNECT; st <= SMTP_STAGE_QUIT; st++)
-		if (smtp_session_set_timeout(s, (smtp_stage)st, FAULT_STAGE_MS) != 0) {
-			fprintf(stderr, "FATAL: cannot set a timeout\n");
-			exit(2);
-		}
-	if (smtp_session_set_timeout(s, SMTP_STAGE_QUIT, FAULT_QUIT_MS) != 0)
-		exit(2);
-	return s;
-}
-
-/* Ends a connected session: the server answers QUIT at once with 221, so the call
-   returns at once (not at the QUIT deadline) and the session report has the 221. */
-static void quit_promptly(smtp_session *s, int line)
-{
-	long long t0 = now_ms();
-	CHECK_INT(it_quit(s), 0);
-	long long took = now_ms() - t0;
-	if (took > FAULT_QUIT_MS / 2)
-		fprintf(stderr, "%s:%d: smtp_quit took %lld ms\n", __FILE__, line, took);
-	CHECK(took <= FAULT_QUIT_MS / 2);
-	const smtp_step *st = it_step(smtp_session_report(s), SMTP_STAGE_QUIT, 0);
-	if (smtp_step_code(st) != 221)
-		fprintf(stderr, "%s:%d: no 221 reply to QUIT in the session report\n", __FILE__,
-			line);
-	CHECK_INT(smtp_step_code(st), 221);
-}
+#include "it_fake.h"
 
 static const char *const two_rcpts[] = {"one@example.org", "two@example.org", NULL};
 static const char *const one_rcpt[] = {"one@example.org", NULL};
@@ -214,7 +32,8 @@ static int has(const char *log, size_t len, const char *s)
 	return log && memmem(log, len, s, strlen(s)) != NULL;
 }
 
-/* A connection-phase fault: connect must fail with err at stage. */
+/* A connection-phase fault: connect must fail with err at stage, and the session
+   report says the outcome its failure gives (a broken server: deferred). */
 static void connect_fault(const char *scenario, smtp_tls mode, int err, smtp_stage stage)
 {
 	struct fake f;
@@ -222,7 +41,7 @@ static void connect_fault(const char *scenario, smtp_tls mode, int err, smtp_sta
 		return;
 	smtp_session *s = fake_session(&f, mode);
 	CHECK_RC(it_connect(s), err);
-	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, stage, err);
+	CHECK_REPORT(smtp_session_report(s), SMTP_DEFERRED, stage, err);
 	CHECK_INT(it_quit(s), 0);
 	smtp_session_free(s);
 	fake_stop(&f);
@@ -263,7 +82,7 @@ static void test_reply_without_command(void)
 	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
 	CHECK_RC(it_connect(s), SMTP_EPROTOCOL);
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "failed");
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "deferred");
 	CHECK_STR(smtp_error_name(smtp_report_error(r)), "SMTP_EPROTOCOL");
 	/* The surprise follows the EHLO reply: no command is pending any more. A report
 	   that failed still names a stage. */
@@ -288,9 +107,11 @@ static void test_drop_after_data(void)
 	smtp_message *m = it_message("from@example.org", one_rcpt, body);
 	CHECK_RC(it_send(s, m), SMTP_ECLOSED);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_BODY, SMTP_ECLOSED);
+	CHECK_REPORT(r, SMTP_DEFERRED, SMTP_STAGE_BODY, SMTP_ECLOSED);
 	CHECK_INT(smtp_report_rcpt_count(r), 1);
-	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
+	CHECK_INT(smtp_rcpt_verdict(smtp_report_rcpt(r, 0)), SMTP_VERDICT_DEFERRED);
+	/* the dot went out and no reply came: the message may have been taken */
+	CHECK_INT(smtp_report_maybe_delivered(r), 1);
 	/* the connection steps come first in a message's report */
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_GREETING, 0)), 220);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_DATA, 0)), 354);
@@ -309,7 +130,8 @@ static void test_drop_mid_reply_rcpt(void)
 	smtp_message *m = it_message("from@example.org", one_rcpt, body);
 	CHECK_RC(it_send(s, m), SMTP_ECLOSED);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_RCPT, SMTP_ECLOSED);
+	CHECK_REPORT(r, SMTP_DEFERRED, SMTP_STAGE_RCPT, SMTP_ECLOSED);
+	CHECK_INT(smtp_report_maybe_delivered(r), 0);
 	/* MAIL got its whole reply; RCPT only half of one, which is no reply at all */
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_MAIL, 0)), 250);
 	CHECK_INT(smtp_report_rcpt_count(r), 1);
@@ -361,7 +183,7 @@ static void test_stall_greeting(void)
 	long long t0 = now_ms();
 	CHECK_RC(it_connect(s), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
-	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, SMTP_STAGE_GREETING,
+	CHECK_REPORT(smtp_session_report(s), SMTP_DEFERRED, SMTP_STAGE_GREETING,
 		     SMTP_ETIMEDOUT);
 	if (took < 400 || took > 2500)
 		fprintf(stderr, "stall_greeting: the timeout took %lld ms\n", took);
@@ -382,7 +204,8 @@ static void test_stall_data(void)
 	long long t0 = now_ms();
 	CHECK_RC(it_send(s, m), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
-	CHECK_REPORT(smtp_message_report(m), SMTP_FAILED, SMTP_STAGE_DATA, SMTP_ETIMEDOUT);
+	CHECK_REPORT(smtp_message_report(m), SMTP_DEFERRED, SMTP_STAGE_DATA, SMTP_ETIMEDOUT);
+	CHECK_INT(smtp_report_maybe_delivered(smtp_message_report(m)), 0);
 	if (took > 2500)
 		fprintf(stderr, "stall_data: the timeout took %lld ms\n", took);
 	CHECK(took <= 2500);
@@ -403,7 +226,7 @@ static void test_stall_tls(void)
 	CHECK_RC(it_connect(s), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_TLS, SMTP_ETIMEDOUT);
+	CHECK_REPORT(r, SMTP_DEFERRED, SMTP_STAGE_TLS, SMTP_ETIMEDOUT);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_STARTTLS, 0)), 220);
 	CHECK(smtp_report_tls_version(r) == NULL);
 	if (took < 400 || took > 2500)
@@ -436,7 +259,8 @@ static void test_stall_body_reply(void)
 	CHECK_RC(it_send(s, m), SMTP_ETIMEDOUT);
 	long long took = now_ms() - t0;
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_BODY, SMTP_ETIMEDOUT);
+	CHECK_REPORT(r, SMTP_DEFERRED, SMTP_STAGE_BODY, SMTP_ETIMEDOUT);
+	CHECK_INT(smtp_report_maybe_delivered(r), 1);
 	CHECK_INT(smtp_step_code(it_step(r, SMTP_STAGE_DATA, 0)), 354);
 	CHECK(smtp_report_queue_id(r) == NULL);
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 0);
@@ -492,7 +316,7 @@ static void test_timeout_ms_reported(void)
 	long long took = now_ms() - t0;
 	CHECK_RC(rc, SMTP_ETIMEDOUT);
 	CHECK(up_checks > 0);
-	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, SMTP_STAGE_GREETING,
+	CHECK_REPORT(smtp_session_report(s), SMTP_DEFERRED, SMTP_STAGE_GREETING,
 		     SMTP_ETIMEDOUT);
 	CHECK_INT(smtp_session_timeout_ms(s), -1);
 	if (took < 700 || took > 2500)
@@ -513,7 +337,7 @@ static void test_starttls_injection(void)
 	smtp_session *s = fake_session(&f, SMTP_TLS_STARTTLS);
 	CHECK_RC(it_connect(s), SMTP_EPROTOCOL);
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "failed");
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(r)), "deferred");
 	CHECK_STR(smtp_error_name(smtp_report_error(r)), "SMTP_EPROTOCOL");
 	smtp_stage st = smtp_report_failed_stage(r);
 	CHECK(st == SMTP_STAGE_STARTTLS || st == SMTP_STAGE_TLS);
@@ -562,7 +386,8 @@ static void test_greeting_554(void)
 	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
 	CHECK_RC(it_connect(s), SMTP_EREJECTED);
 	const smtp_report *r = smtp_session_report(s);
-	CHECK_REPORT(r, SMTP_BOUNCED, SMTP_STAGE_GREETING, SMTP_EREJECTED);
+	/* the server refuses this client, not a message: failed, never bounced */
+	CHECK_REPORT(r, SMTP_FAILED, SMTP_STAGE_GREETING, SMTP_EREJECTED);
 	const smtp_step *st = it_step(r, SMTP_STAGE_GREETING, 0);
 	CHECK_INT(smtp_step_code(st), 554);
 	CHECK_STR(smtp_step_enhanced(st), "5.3.2");
@@ -570,7 +395,7 @@ static void test_greeting_554(void)
 	/* RFC 5321 3.1: QUIT after 554; its 221 may be read by smtp_connect or smtp_quit */
 	CHECK_INT(it_quit(s), 0);
 	CHECK_INT(smtp_step_code(it_step(smtp_session_report(s), SMTP_STAGE_QUIT, 0)), 221);
-	CHECK_REPORT(smtp_session_report(s), SMTP_BOUNCED, SMTP_STAGE_GREETING, SMTP_EREJECTED);
+	CHECK_REPORT(smtp_session_report(s), SMTP_FAILED, SMTP_STAGE_GREETING, SMTP_EREJECTED);
 	smtp_session_free(s);
 	size_t len = 0;
 	char *log = fake_log(&f, &len);
@@ -681,15 +506,18 @@ static void test_midgroup_4xx(void)
 	smtp_message *m = it_message("from@example.org", three, body);
 	CHECK_RC(it_send(s, m), SMTP_EREJECTED);
 	const smtp_report *r = smtp_message_report(m);
-	CHECK_REPORT(r, SMTP_SENT_PARTIAL, SMTP_STAGE_NONE, 0);
+	CHECK_REPORT(r, SMTP_SENT_PARTIAL, SMTP_STAGE_RCPT, SMTP_EREJECTED);
 	CHECK_INT(smtp_report_rcpt_count(r), 3);
 	const smtp_rcpt_result *busy = smtp_report_rcpt(r, 1);
 	CHECK_STR(smtp_rcpt_address(busy), "two@example.org");
 	CHECK_INT(smtp_rcpt_code(busy), 450);
+	CHECK_INT(smtp_rcpt_verdict(busy), SMTP_VERDICT_DEFERRED);
+	CHECK_INT(smtp_rcpt_stage(busy), SMTP_STAGE_RCPT);
 	CHECK_STR(smtp_rcpt_enhanced(busy), "4.2.1");
 	CHECK_STR(smtp_rcpt_text(busy), "busy");
 	CHECK_INT(smtp_rcpt_accepted(busy), 0);
 	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 0)), 250);
+	CHECK_STR(smtp_rcpt_enhanced(smtp_report_rcpt(r, 0)), "2.0.0"); /* the final reply */
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 0)), 1);
 	CHECK_INT(smtp_rcpt_code(smtp_report_rcpt(r, 2)), 250);
 	CHECK_INT(smtp_rcpt_accepted(smtp_report_rcpt(r, 2)), 1);
@@ -801,25 +629,6 @@ static void test_injection(void)
 	smtp_session_free(s);
 }
 
-/* ---- temporary directory ---- */
-
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char path[512];
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 int main(void)
 {
 	char name[64];
@@ -831,13 +640,8 @@ int main(void)
 	it_env("SMTP_IT_PYTHON");
 	it_env("SMTP_IT_FAKE");
 	it_ca();
-	snprintf(fault_dir, sizeof fault_dir, "/tmp/smtp-faults.XXXXXX");
-	if (!mkdtemp(fault_dir)) {
-		fprintf(stderr, "FATAL: mkdtemp: %s\n", strerror(errno));
+	if (fake_begin("it_faults", 55))
 		return 2;
-	}
-	signal(SIGALRM, on_watchdog);
-	alarm(55);
 
 	RUN(test_injection);
 	RUN(test_garbage_greeting);
@@ -866,7 +670,6 @@ int main(void)
 	RUN(test_huge_multiline_then_ok);
 	RUN(test_nul_in_reply);
 
-	alarm(0);
-	remove_dir(fault_dir);
+	fake_end();
 	return CHECK_DONE(name);
 }

@@ -392,6 +392,73 @@ def nul_in_reply(c):
     serve(c, greeting=b"220 hello\0world\r\n")
 
 
+# ---- a drop or a 421 at any point of the dialogue: fault_<point>_<kind> ----
+# point: greeting, ehlo, mail, rcpt1, rcpt2, data, body (instead of the final reply),
+# quit; kind: drop (FIN without a reply) or 421. Lock-step server (no PIPELINING),
+# so each point is one command; a body fault waits for the whole content first.
+
+FAULT_POINTS = ("greeting", "ehlo", "mail", "rcpt1", "rcpt2", "data", "body", "quit")
+REPLY_421 = b"421 4.3.2 Service shutting down\r\n"
+
+
+def fault_at(point, kind):
+    def fault(c):
+        if kind == "421":
+            c.send(REPLY_421)
+        return STOP
+
+    def at(name, normal):
+        return lambda c, line: fault(c) if point == name else normal(c, line)
+
+    def rcpt(c, line):
+        if point == "rcpt%d" % (c.rcpts + 1):
+            return fault(c)
+        return h_rcpt(c, line)
+
+    def data(c, line):
+        if point == "data":
+            return fault(c)
+        c.reply(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+        if not c.read_body():
+            return STOP
+        if point == "body":
+            return fault(c)
+        c.reply(b"250 2.0.0 Ok: queued as FAKE42\r\n")
+        return None
+
+    def scenario(c):
+        if point == "greeting":
+            fault(c)
+            return
+        serve(c, caps=("ENHANCEDSTATUSCODES", "8BITMIME"),
+              EHLO=at("ehlo", h_ehlo(("ENHANCEDSTATUSCODES", "8BITMIME"))),
+              MAIL=at("mail", h_mail), RCPT=rcpt, DATA=data, QUIT=at("quit", h_quit))
+    scenario.__name__ = "fault_%s_%s" % (point, kind)
+    return scenario
+
+
+FAULTS = [fault_at(p, k) for p in FAULT_POINTS for k in ("drop", "421")]
+
+
+def smuggled_rcpt_reply(c):
+    """A bare LF inside a reply: "250 Ok\\n550 smuggled" must not become two replies."""
+    def rcpt(c, line):
+        c.send(b"250 2.1.5 Ok\n550 5.1.1 smuggled\r\n")
+    serve(c, caps=("ENHANCEDSTATUSCODES", "8BITMIME"), RCPT=rcpt)
+
+
+def stray_reply_with_greeting(c):
+    """A stray 250 in the greeting's packet: it answers no command written."""
+    c.send(GREETING + b"250 stray\r\n")
+    serve(c, greeting=None)
+
+
+def data_250(c):
+    """DATA answered 250 instead of 354 (RFC 5321 4.3.2 allows 354, 4xx, 5xx)."""
+    serve(c, caps=("ENHANCEDSTATUSCODES", "8BITMIME"),
+          DATA=lambda c, line: c.reply(b"250 2.0.0 Ok\r\n"))
+
+
 # ---- ESMTP extension scenarios (tests/integration/it_ext.c) ----
 # These log line by line, each client line prefixed with its connection number
 # ("1> MAIL FROM:<...>"), BDAT payloads not logged but stored to PORTFILE.data.
@@ -546,7 +613,9 @@ SCENARIOS = {f.__name__: f for f in (
     no_starttls, greeting_554, shutdown_421, reply_without_command, helo_fallback,
     lockstep, pipelining_bytewise, pipelining_burst, midgroup_4xx, stall_tls,
     stall_body_reply, drop_mid_reply_rcpt, huge_multiline_then_ok, nul_in_reply,
-    limits, bdat_binary, bdat_refuse, lmtp_mixed)}
+    limits, bdat_binary, bdat_refuse, lmtp_mixed, smuggled_rcpt_reply,
+    stray_reply_with_greeting, data_250)}
+SCENARIOS.update({f.__name__: f for f in FAULTS})
 
 
 def main():
