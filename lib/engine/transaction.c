@@ -442,7 +442,7 @@ static int drain(struct smtpi_engine *e, smtp_message *m, const struct smtpi_pen
 	}
 	/* a server that takes a message whose MAIL it refused holds it under some other
 	   sender, or none */
-	if (p->cmd == SMTPI_CMD_END && t->lone_dot && t->mail_refused && r->code / 100 == 2)
+	if (p->cmd == SMTPI_CMD_END && t->mail_refused && r->code / 100 == 2)
 		return protocol_break(e, "the server accepted a message whose MAIL it had refused");
 	return 0;
 }

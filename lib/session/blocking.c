@@ -84,13 +84,17 @@ int smtp_quit(smtp_session *s)
 		return SMTP_EINVAL;
 	if (s->in_callback)
 		return SMTP_ESTATE;
-	if (s->state == SMTPI_S_CONNECTING || s->state == SMTPI_S_HANDSHAKE) {
+	if (s->state == SMTPI_S_IDLE && !s->engine.q_head) {
+		s->engine.quit_wanted = 0;
+		return 0;
+	}
+	/* nothing to wait for while connecting: stop */
+	if (!s->engine.quit_wanted && !s->engine.q_head &&
+	    (s->state == SMTPI_S_CONNECTING || s->state == SMTPI_S_HANDSHAKE)) {
 		smtpi_engine_fail(&s->engine, SMTP_ESTATE, "closed before the connection was up", 0);
 		smtpi_session_close(s, 0);
 		return 0;
 	}
-	if (s->state == SMTPI_S_IDLE && !s->engine.q_head)
-		return 0;
 	/* QUIT goes out once the messages in flight are done; the request stays until
 	   the connection is down, over as many calls as nonblocking mode takes */
 	smtpi_engine_quit(&s->engine);

@@ -277,6 +277,68 @@ static void test_sink_refusals_and_drop(void)
 	smtp_session_free(s);
 }
 
+/* 8. Nonblocking smtp_quit with a message in flight: EAGAIN until the message is
+   done, then QUIT goes out and the session ends. */
+static void test_quit_while_busy(void)
+{
+	smtp_session *s = it_session("127.0.0.1", it_port("SMTP_IT_SINK_PORT"), SMTP_TLS_NONE);
+	CHECK_INT(smtp_session_set_nonblocking(s, 1), 0);
+	smtp_message *m = sink_message();
+	CHECK_INT(smtp_submit(s, m), 0);
+	int rc, calls = 0;
+	while ((rc = smtp_quit(s)) == SMTP_EAGAIN && calls++ < 100000)
+		it_wait(s);
+	CHECK_INT(rc, 0);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_SENT);
+	CHECK_INT(smtp_step_code(it_step(smtp_session_report(s), SMTP_STAGE_QUIT, 0)), 221);
+	CHECK_INT(smtp_session_get_state(s), SMTP_STATE_IDLE);
+	smtp_message_free(m);
+	smtp_session_free(s);
+}
+
+struct eagain_reader {
+	int calls;
+};
+
+/* Gives one block, then says SMTP_EAGAIN as a nonblocking source would. */
+static long eagain_read(void *ud, void *buf, size_t len)
+{
+	struct eagain_reader *r = ud;
+	static const char head[] = "Subject: reader\r\n\r\nfirst block\r\n";
+	if (r->calls++ > 0)
+		return SMTP_EAGAIN;
+	size_t n = sizeof head - 1 < len ? sizeof head - 1 : len;
+	memcpy(buf, head, n);
+	return (long)n;
+}
+
+/* 9. A reader's SMTP_EAGAIN ends its own message (SMTP_EINVAL: readers must block),
+   never the blocking call's return, and the next message goes on a new connection. */
+static void test_reader_eagain(void)
+{
+	smtp_session *s = it_session("127.0.0.1", it_port("SMTP_IT_SINK_PORT"), SMTP_TLS_NONE);
+	smtp_message *bad = smtp_message_new();
+	struct eagain_reader er = {0};
+	CHECK_INT(smtp_message_set_from(bad, "from@example.test"), 0);
+	CHECK_INT(smtp_message_add_rcpt(bad, "one@example.test"), 0);
+	CHECK_INT(smtp_message_set_reader(bad, eagain_read, &er), 0);
+	smtp_message *good = sink_message();
+	CHECK_INT(smtp_submit(s, bad), 0);
+	CHECK_INT(smtp_submit(s, good), 0);
+	CHECK_INT(it_send(s, bad), SMTP_EINVAL);
+	const smtp_report *r = smtp_message_report(bad);
+	CHECK_INT(smtp_report_outcome(r), SMTP_FAILED);
+	CHECK_INT(smtp_report_failed_stage(r), SMTP_STAGE_BODY);
+	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_FAILED, SMTP_STAGE_BODY);
+	CHECK(smtp_report_error_detail(r) && strstr(smtp_report_error_detail(r), "EAGAIN"));
+	CHECK_INT(it_send(s, good), 0);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(good)), SMTP_SENT);
+	CHECK_INT(it_quit(s), 0);
+	smtp_message_free(bad);
+	smtp_message_free(good);
+	smtp_session_free(s);
+}
+
 int main(void)
 {
 	char name[64];
@@ -286,5 +348,7 @@ int main(void)
 	RUN(test_refusals_keep_session);
 	RUN(test_thousand_messages);
 	RUN(test_sink_refusals_and_drop);
+	RUN(test_quit_while_busy);
+	RUN(test_reader_eagain);
 	return CHECK_DONE(name);
 }

@@ -184,6 +184,41 @@ static void test_data_250(void)
 	free(log);
 }
 
+struct resubmit {
+	smtp_message *m;
+	int calls;
+	int rc;
+};
+
+static void on_done(void *ud, smtp_session *s, smtp_message *m)
+{
+	struct resubmit *r = ud;
+	r->calls++;
+	r->rc = smtp_submit(s, m);
+}
+
+/* 14. The message callback may not drive the session: resubmitting from it while a
+   421 greeting drains the queue is SMTP_ESTATE, not an endless loop. */
+static void test_resubmit_in_callback(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "fault_greeting_421"))
+		return;
+	smtp_session *s = fake_session(&f, SMTP_TLS_NONE);
+	struct resubmit r = {0};
+	CHECK_INT(smtp_session_set_message_callback(s, on_done, &r), 0);
+	smtp_message *m = it_message("from@example.org", two_rcpts, body);
+	r.m = m;
+	CHECK_STR(smtp_error_name(it_send(s, m)), "SMTP_ECLOSED");
+	CHECK_INT(r.calls, 1);
+	CHECK_STR(smtp_error_name(r.rc), "SMTP_ESTATE");
+	CHECK_INT(smtp_session_queued(s), 0);
+	CHECK_STR(smtp_outcome_name(smtp_report_outcome(smtp_message_report(m))), "deferred");
+	smtp_session_free(s);
+	smtp_message_free(m);
+	fake_stop(&f);
+}
+
 int main(void)
 {
 	char name[64];
@@ -200,6 +235,7 @@ int main(void)
 	RUN(test_bare_lf_smuggling);
 	RUN(test_stray_reply);
 	RUN(test_data_250);
+	RUN(test_resubmit_in_callback);
 	fake_end();
 	return CHECK_DONE(name);
 }

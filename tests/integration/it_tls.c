@@ -169,6 +169,60 @@ static void test_resumption(void)
 	smtp_tls_cache_free(cache);
 }
 
+/* A shared cache never carries a TLS session across a change of client identity or
+   of trust: a session without a client certificate does not resume one made with a
+   certificate (the server would see the other's certificate), and a session on the
+   system store does not resume one verified against a private CA (it would skip its
+   own verification). */
+static void test_cache_keys(void)
+{
+	char cert[512], key[512];
+	snprintf(cert, sizeof cert, "%s/client.pem", it_env("SMTP_IT_CERTS"));
+	snprintf(key, sizeof key, "%s/client.key", it_env("SMTP_IT_CERTS"));
+	int port = it_port("SMTP_IT_PF_SMTPS_PORT");
+	smtp_tls_cache *cache = smtp_tls_cache_new();
+
+	smtp_session *a = it_session("localhost", port, SMTP_TLS_IMPLICIT);
+	CHECK_INT(smtp_session_set_client_cert(a, cert, key), 0);
+	CHECK_INT(smtp_session_set_tls_cache(a, cache), 0);
+	CHECK_INT(it_connect(a), 0);
+	CHECK_INT(it_quit(a), 0);
+
+	smtp_session *b = it_session("localhost", port, SMTP_TLS_IMPLICIT);
+	CHECK_INT(smtp_session_set_tls_cache(b, cache), 0);
+	CHECK_INT(it_connect(b), 0);
+	CHECK_INT(smtp_report_tls_resumed(smtp_session_report(b)), 0);
+	CHECK_INT(it_quit(b), 0);
+
+	/* the system store does not know the test CA: a full handshake, which fails */
+	smtp_session *c = smtp_session_new();
+	CHECK_INT(smtp_session_set_server(c, "localhost", port, SMTP_TLS_IMPLICIT), 0);
+	CHECK_INT(smtp_session_set_nonblocking(c, it_nonblocking()), 0);
+	CHECK_INT(smtp_session_set_tls_cache(c, cache), 0);
+	CHECK_INT(it_connect(c), SMTP_ECERT);
+
+	/* the same identity and trust resume */
+	smtp_session *a2 = it_session("localhost", port, SMTP_TLS_IMPLICIT);
+	CHECK_INT(smtp_session_set_client_cert(a2, cert, key), 0);
+	CHECK_INT(smtp_session_set_tls_cache(a2, cache), 0);
+	CHECK_INT(it_connect(a2), 0);
+	CHECK_INT(smtp_report_tls_resumed(smtp_session_report(a2)), 1);
+	CHECK_INT(it_quit(a2), 0);
+
+	/* a session's own saved TLS session is not resumed after its identity changed */
+	CHECK_INT(smtp_session_set_client_cert(a2, NULL, NULL), 0);
+	CHECK_INT(smtp_session_set_tls_cache(a2, NULL), 0);
+	CHECK_INT(it_connect(a2), 0);
+	CHECK_INT(smtp_report_tls_resumed(smtp_session_report(a2)), 0);
+	CHECK_INT(it_quit(a2), 0);
+
+	smtp_session_free(a);
+	smtp_session_free(b);
+	smtp_session_free(c);
+	smtp_session_free(a2);
+	smtp_tls_cache_free(cache);
+}
+
 int main(void)
 {
 	char name[64];
@@ -180,5 +234,6 @@ int main(void)
 	RUN(test_insecure_option);
 	RUN(test_starttls_required);
 	RUN(test_resumption);
+	RUN(test_cache_keys);
 	return CHECK_DONE(name);
 }

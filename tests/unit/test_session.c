@@ -1,0 +1,104 @@
+/* Session setters and calls that need no server: bounds on numeric settings, the
+   HELO name's syntax (RFC 5321 4.1.3), smtp_command refusing the commands that
+   belong to the engine, and reports of a session that never connected. */
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "smtp.h"
+
+/* 1. A chunk size outside 1 KiB .. 64 MiB is refused (1 to 7 used to send "BDAT 0"
+   forever; SIZE_MAX overflowed the reservation). */
+static void test_chunk_bounds(void)
+{
+	smtp_session *s = smtp_session_new();
+	CHECK_INT(smtp_session_set_chunking(s, 1, SIZE_MAX), SMTP_EINVAL);
+	for (size_t n = 1; n < 8; n++)
+		CHECK_INT(smtp_session_set_chunking(s, 1, n), SMTP_EINVAL);
+	CHECK_INT(smtp_session_set_chunking(s, 1, 1023), SMTP_EINVAL);
+	CHECK_INT(smtp_session_set_chunking(s, 1, (size_t)64 * 1024 * 1024 + 1), SMTP_EINVAL);
+	CHECK_INT(smtp_session_set_chunking(s, 1, 1024), 0);
+	CHECK_INT(smtp_session_set_chunking(s, 1, (size_t)64 * 1024 * 1024), 0);
+	CHECK_INT(smtp_session_set_chunking(s, 1, 0), 0);
+	CHECK_INT(smtp_session_set_chunking(s, 0, 0), 0);
+	CHECK_INT(smtp_session_set_timeout(s, SMTP_STAGE_DATA, -1), SMTP_EINVAL);
+	smtp_session_free(s);
+}
+
+/* 15. Commands that would desynchronise the engine go through the real API only. */
+static void test_command_refuses_engine_verbs(void)
+{
+	static const char *const verbs[] = {
+		"MAIL FROM:<a@b>", "rcpt to:<a@b>", "DATA", "BDAT 3 LAST", "STARTTLS",
+		"AUTH PLAIN AHVzZXIAcGFzcw==", "QUIT", "EHLO x", "HELO x", "LHLO x", "Data",
+	};
+	smtp_session *s = smtp_session_new();
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		CHECK_INT(smtp_command(s, verbs[i]), SMTP_EINVAL);
+	/* the others wait for a connection */
+	CHECK_INT(smtp_command(s, "NOOP"), SMTP_ESTATE);
+	CHECK_INT(smtp_command(s, "XCLIENT NAME=x"), SMTP_ESTATE);
+	CHECK_INT(smtp_command(s, "DATAX"), SMTP_ESTATE);
+	CHECK_INT(smtp_command(s, "NOOP\r\nQUIT"), SMTP_EINVAL);
+	smtp_session_free(s);
+}
+
+/* 16. The HELO name is a domain or an address literal, and fits. */
+static void test_helo_names(void)
+{
+	static const char *const good[] = {
+		"client.example.org", "localhost", "[192.0.2.1]", "[IPv6:2001:db8::1]",
+		"xn--bcher-kva.example", "b\xc3\xbc" "cher.example",
+	};
+	static const char *const bad[] = {
+		"[300.1.1.1]", "[IPv6:zz::1]", "[foo]", "[192.0.2.1", "a b", "a_b.example",
+		"-lead.example", "trail-.example", "a..b", "", "[]", "x\r\nMAIL FROM:<>",
+	};
+	smtp_session *s = smtp_session_new();
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		CHECK_INT(smtp_session_set_helo_name(s, good[i]), 0);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_INT(smtp_session_set_helo_name(s, bad[i]), SMTP_EINVAL);
+	/* over 255 octets: refused, not cut */
+	char name[600];
+	memset(name, 'a', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	for (size_t i = 60; i < sizeof name - 1; i += 61)
+		name[i] = '.';
+	CHECK_INT(smtp_session_set_helo_name(s, name), SMTP_EINVAL);
+	name[250] = '\0';
+	CHECK_INT(smtp_session_set_helo_name(s, name), 0);
+	smtp_session_free(s);
+}
+
+/* A session that never connected: abandon is harmless, its report names nothing. */
+static void test_unconnected(void)
+{
+	smtp_session *s = smtp_session_new();
+	CHECK_INT(smtp_session_abandon(NULL), SMTP_EINVAL);
+	CHECK_INT(smtp_session_abandon(s), 0);
+	CHECK_INT(smtp_quit(s), 0);
+	CHECK_INT(smtp_session_fd(s), -1);
+	CHECK_INT(smtp_session_timeout_ms(s), -1);
+	smtp_message *m = smtp_message_new();
+	CHECK_INT(smtp_message_set_from(m, "a@example.org"), 0);
+	CHECK_INT(smtp_message_add_rcpt(m, "b@example.org"), 0);
+	CHECK_INT(smtp_message_set_data(m, "x\r\n", 3), 0);
+	/* no server set: the message fails, as the caller's error, before any I/O */
+	CHECK_INT(smtp_send(s, m), SMTP_EINVAL);
+	const smtp_report *r = smtp_message_report(m);
+	CHECK_INT(smtp_report_outcome(r), SMTP_FAILED);
+	CHECK_INT(smtp_rcpt_verdict(smtp_report_rcpt(r, 0)), SMTP_VERDICT_FAILED);
+	CHECK_INT(smtp_report_error(r), SMTP_EINVAL);
+	smtp_message_free(m);
+	smtp_session_free(s);
+}
+
+int main(void)
+{
+	RUN(test_chunk_bounds);
+	RUN(test_command_refuses_engine_verbs);
+	RUN(test_helo_names);
+	RUN(test_unconnected);
+	return CHECK_DONE("session");
+}
