@@ -66,6 +66,26 @@ $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
+# ---- smtp-send: one folder of small files (tools/smtp-send/smtp-send.h lists them) ----
+SMTP_SEND_SRCS = $(sort $(wildcard tools/smtp-send/*.c))
+SMTP_SEND_OBJS = $(SMTP_SEND_SRCS:tools/smtp-send/%.c=$(BUILD)/tools/obj/smtp-send/%.o)
+SMTP_SEND_PARTS = $(filter-out %/main.o,$(SMTP_SEND_OBJS))
+
+$(BUILD)/tools/obj/smtp-send/%.o: tools/smtp-send/%.c tools/smtp-send/smtp-send.h include/smtp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/tools/smtp-send: $(SMTP_SEND_OBJS) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SMTP_SEND_OBJS) $(STATIC) $(LIBS)
+
+# its parsers (options, config, headers, address lists, URL) tested without main.c
+$(BUILD)/tests/test_smtp_send: tests/unit/test_smtp_send.c tests/unit/*.h $(SMTP_SEND_PARTS) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itools/smtp-send $(LDFLAGS) -o $@ $< $(SMTP_SEND_PARTS) \
+	  $(STATIC) $(LIBS)
+# ---- end of smtp-send ----
+
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
