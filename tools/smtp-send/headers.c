@@ -234,9 +234,12 @@ static int added_fields(const struct ss_content *ct, const struct ss_cmdline *c,
 		strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
 		if (random_hex(hex, 12))
 			return ss_fail(EX_OSERR, "no random numbers for a Message-ID");
-		const char *from = ct->header_from ? ct->header_from : envelope_from;
+		/* the From header's domain; the sender's when From has none ("root") */
+		const char *domain = id_domain(ct->header_from);
+		if (strcmp(domain, "localhost") == 0)
+			domain = id_domain(envelope_from);
 		o += (size_t)snprintf(add + o, cap - o, "Message-ID: <%s.%s@%s>%s", stamp, hex,
-				      id_domain(from), eol);
+				      domain, eol);
 	}
 	if (!ct->header_from && envelope_from && envelope_from[0]) {
 		char name[NAME_MAX_OCTETS * 4];

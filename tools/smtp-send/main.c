@@ -109,17 +109,19 @@ static int run(const struct ss_cmdline *c)
 	}
 	if (!rc)
 		rc = ss_settings_merge(c, &cfg, &st);
-	if (!rc)
-		rc = load_content(c, &ct);
 	if (!rc && (!(m = smtp_message_new()) || !(s = smtp_session_new())))
 		rc = ss_fail(EX_OSERR, "out of memory");
+	if (!rc)
+		rc = ss_setup_session(s, c, &st);
+	if (!rc)
+		rc = load_content(c, &ct);
 	const char *from = NULL;
 	if (!rc)
 		rc = envelope(m, c, &st, &ct, &from);
 	if (!rc)
 		rc = ss_headers_prepare(&ct, c, from);
 	if (!rc)
-		rc = ss_setup_session(s, c, &st);
+		rc = ss_setup_auth(s, c, &st);
 	if (!rc) {
 		smtp_message_set_data(m, ct.data, ct.len);
 		rc = send_message(s, m, c);

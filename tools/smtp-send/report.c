@@ -62,8 +62,6 @@ void ss_report_print(const smtp_report *r, const struct ss_cmdline *c, int statu
 	else
 		smtp_report_text(r, buf, need + 1);
 	ss_out_escaped(out, buf, need, '\n');
-	if (c->json)
-		fputc('\n', out);
 	free(buf);
 }
 

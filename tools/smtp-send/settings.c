@@ -98,7 +98,7 @@ int ss_settings_merge(const struct ss_cmdline *c, const struct ss_config *cfg,
 	if (!st->url)
 		return ss_usage_error("--url", a || c->account ? "missing: the account has no url"
 				      : "missing: give --url URL, or url in the [default] "
-				      "account of the configuration file (see --config)");
+				      "account of the configuration file");
 	int url_user = 0, url_password = 0;
 	ss_url_userinfo(st->url, &url_user, &url_password);
 	if (st->secret.kind != SS_SECRET_NONE && !st->user && !url_user) {

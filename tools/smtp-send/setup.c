@@ -1,4 +1,7 @@
-/* The settings applied to the session. Named files are checked here, before any
+/* The settings applied to the session, in two steps: everything but the password
+   before the message is read (a bad URL is a usage error, whatever the input), the
+   password once the message has passed its checks (no password command is run for
+   a message that is refused anyway). Named files are checked before any
    connection, so that a missing CA file is "66: cannot read" and not a TLS failure
    found at connect time; the library refusing a value becomes a usage error naming
    the option. */
@@ -46,7 +49,7 @@ static int set_url(smtp_session *s, const struct ss_cmdline *c, const struct ss_
 	return ss_fail(EX_USAGE, "--url '%s': %s", shown, why);
 }
 
-static int set_auth(smtp_session *s, const struct ss_cmdline *c, const struct ss_settings *st)
+int ss_setup_auth(smtp_session *s, const struct ss_cmdline *c, const struct ss_settings *st)
 {
 	if (st->secret.kind == SS_SECRET_NONE) {
 		if (c->mech)
@@ -114,7 +117,5 @@ int ss_setup_session(smtp_session *s, const struct ss_cmdline *c,
 		smtp_session_set_trace(s, ss_report_trace, NULL);
 	if (!rc)
 		rc = set_timeouts(s, st->timeout_s);
-	if (!rc)
-		rc = set_auth(s, c, st);
 	return rc;
 }

@@ -159,6 +159,7 @@ char *ss_url_user(const char *url);
 /* setup.c */
 int ss_setup_session(smtp_session *s, const struct ss_cmdline *c,
 		     const struct ss_settings *st);
+int ss_setup_auth(smtp_session *s, const struct ss_cmdline *c, const struct ss_settings *st);
 
 /* report.c */
 int ss_report_status(const smtp_report *r);
