@@ -41,7 +41,11 @@ for page in doc/*.[0-9]; do
 done
 
 grep -o 'Fn smtp_[a-z0-9_]*' doc/libsmtp.3 | sed 's/^Fn //' | sort -u >"$tmp/man"
-sed -n '/^The API map (include\/smtp.h)$/,/^Performance$/p' README |
+# the API map: from its heading to the next heading (a line underlined with dashes)
+awk '/^The API map \(include\/smtp.h\)$/ { on = 1; n = 0 }
+     on { line[++n] = $0 }
+     on && n > 2 && /^-+$/ { exit }
+     END { for (i = 1; i < n - 1; i++) print line[i] }' README |
     grep -o 'smtp_[a-z0-9_]*' | sort -u >"$tmp/readme"
 grep -o 'smtp_[a-z0-9_]*' include/smtp.h | sort -u >"$tmp/header-names"
 
