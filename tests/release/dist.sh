@@ -47,10 +47,7 @@ make)
 check)
     tmp=$(mktemp -d /tmp/smtpdistcheck.XXXXXX)
     trap 'rm -rf "$tmp"' EXIT INT TERM
-    passed=0
-    failed=0
-    ok() { passed=$((passed + 1)); }
-    bad() { failed=$((failed + 1)); echo "FAILED: dist: $*"; }
+    . "$here/lib.sh"
     make_tarball "$tmp/$name.tar.gz"
     tar -tzf "$tmp/$name.tar.gz" | sed "s|^$name/||" | grep -v '/$' | grep -v '^$' | sort >"$tmp/contents"
     for f in LICENSE README Makefile doc/NEWS doc/smtp-send.1 doc/libsmtp.3 abi/libsmtp.so.0.abi \
@@ -82,8 +79,7 @@ check)
     else
         bad "make dist in the unpacked tarball did not give the same files"
     fi
-    echo "dist: $passed passed, $failed failed"
-    [ "$failed" -eq 0 ]
+    summary dist
     ;;
 *)
     echo "usage: dist.sh make | check" >&2

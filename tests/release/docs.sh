@@ -12,10 +12,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cd "$top"
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAILED: $*"; }
+. "$here/lib.sh"
 
 tmp=$(mktemp -d /tmp/smtpdocs.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -64,5 +61,4 @@ if [ -n "$stale" ]; then bad "doc/libsmtp.3 names functions include/smtp.h lacks
 stale=$(comm -13 "$tmp/header-names" "$tmp/readme" | tr '\n' ' ')
 if [ -n "$stale" ]; then bad "README's API map names what include/smtp.h lacks: $stale"; else ok; fi
 
-echo "docs: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary docs

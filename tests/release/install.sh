@@ -7,10 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d /tmp/smtpuninst.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAILED: install: $*"; }
+. "$here/lib.sh"
 root="$tmp/root"
 prefix=/usr/local
 make -s -C "$top" install PREFIX=$prefix DESTDIR="$root" >/dev/null
@@ -31,5 +28,4 @@ done
 make -s -C "$top" uninstall PREFIX=$prefix DESTDIR="$root" >/dev/null
 left=$(find "$root" ! -type d)
 if [ -z "$left" ]; then ok; else bad "left after make uninstall: $left"; fi
-echo "install: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary install

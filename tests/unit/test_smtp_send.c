@@ -224,29 +224,31 @@ static const char *explain(const char *url)
 
 static void test_url(void)
 {
-	CHECK_STR(explain("smpt://mail.example.org"),
-		  "unknown scheme 'smpt' (expected smtp, smtps or lmtp)");
-	CHECK_STR(explain("smtp://mail example.org"), "the host 'mail example.org' contains a space");
-	CHECK_STR(explain("smtp://mail.example.org:99999"),
-		  "the port 99999 is out of range (1 to 65535)");
-	CHECK_STR(explain("smtp://mail.example.org:0"), "the port 0 is out of range (1 to 65535)");
-	CHECK_STR(explain("smtp://mail.example.org:2x"), "the port '2x' is not a number");
-	CHECK_STR(explain("mail.example.org"),
-		  "no scheme: a URL starts with smtp://, smtps:// or lmtp://");
-	CHECK_STR(explain("smtp://mail.example.org?tls=maybe"),
-		  "unknown query '?tls=maybe' (expected ?tls=opportunistic, ?tls=none or ?tls=starttls)");
-	CHECK_STR(explain("smtps://h.example?tls=none"),
-		  "a ?tls= query is only for smtp:// (smtps:// is always TLS, lmtp:// never)");
-	CHECK_STR(explain("lmtp://h.example"), "lmtp://host needs a port (lmtp://host:port)");
-	CHECK_STR(explain("smtp://[::zz]"), "'[::zz]' is not an IPv6 address");
-	CHECK_STR(explain("smtp://a..b"),
-		  "the host 'a..b' has an empty label (\"..\", or a dot at its start)");
-	CHECK_STR(explain("smtp://u%zz@h.example"),
-		  "a '%' in the user name or password is not followed by two hex digits (write %25 for '%')");
-	CHECK_STR(explain("smtp://h_x.example"),
-		  "the host 'h_x.example' contains '_', which a host name cannot hold (letters, digits, '-' and '.')");
-	CHECK_STR(explain("smtp://"), "no host");
-	CHECK_STR(explain("smtp://h.example/x"), "a path is only for lmtp:///path/to/socket");
+	static const struct {
+		const char *url, *why;
+	} cases[] = {
+		{"smpt://mail.example.org", "unknown scheme 'smpt' (expected smtp, smtps or lmtp)"},
+		{"smtp://mail example.org", "the host 'mail example.org' contains a space"},
+		{"smtp://mail.example.org:99999", "the port 99999 is out of range (1 to 65535)"},
+		{"smtp://mail.example.org:0", "the port 0 is out of range (1 to 65535)"},
+		{"smtp://mail.example.org:2x", "the port '2x' is not a number"},
+		{"mail.example.org", "no scheme: a URL starts with smtp://, smtps:// or lmtp://"},
+		{"smtp://mail.example.org?tls=maybe",
+		 "unknown query '?tls=maybe' (expected ?tls=opportunistic, ?tls=none or ?tls=starttls)"},
+		{"smtps://h.example?tls=none",
+		 "a ?tls= query is only for smtp:// (smtps:// is always TLS, lmtp:// never)"},
+		{"lmtp://h.example", "lmtp://host needs a port (lmtp://host:port)"},
+		{"smtp://[::zz]", "'[::zz]' is not an IPv6 address"},
+		{"smtp://a..b", "the host 'a..b' has an empty label (\"..\", or a dot at its start)"},
+		{"smtp://u%zz@h.example", "a '%' in the user name or password is not followed by two "
+					  "hex digits (write %25 for '%')"},
+		{"smtp://h_x.example", "the host 'h_x.example' contains '_', which a host name cannot "
+				       "hold (letters, digits, '-' and '.')"},
+		{"smtp://", "no host"},
+		{"smtp://h.example/x", "a path is only for lmtp:///path/to/socket"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK_STR(explain(cases[i].url), cases[i].why);
 	CHECK(explain("smtp://user:pw@mail.example.org:587") == NULL);
 	CHECK(explain("lmtp:///run/lmtp.sock") == NULL);
 
@@ -290,10 +292,9 @@ static int load(const char *path, struct ss_config *cfg)
 static void test_config(void)
 {
 	char dir[] = "/tmp/test_smtp_send.XXXXXX";
-	if (!mkdtemp(dir)) {
-		CHECK(!"mkdtemp");
+	CHECK(mkdtemp(dir) != NULL);
+	if (check_failed_here)
 		return;
-	}
 	struct ss_config cfg;
 	char *p = write_file(dir, "good", "# accounts\n[default]\nurl = smtp://mail.example.org\n"
 				       "  user=me@example.org  \n; other comment\n"

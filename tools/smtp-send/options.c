@@ -103,22 +103,33 @@ int ss_usage_error(const char *option, const char *reason)
 	return ss_fail(EX_USAGE, "%s: %s (see %s --help)", option, reason, ss_out_prog());
 }
 
+struct name_value {
+	const char *name;
+	unsigned value;
+};
+
+/* The entry of table named by s[0, len) (case-insensitive), or NULL. */
+static const struct name_value *find_name(const struct name_value *table, size_t n,
+					  const char *s, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(table[i].name) == len && strncasecmp(s, table[i].name, len) == 0)
+			return &table[i];
+	return NULL;
+}
+
 int ss_parse_tls(const char *option, const char *v, smtp_tls *mode)
 {
-	static const struct {
-		const char *name;
-		smtp_tls mode;
-	} modes[] = {{"none", SMTP_TLS_NONE},
-		     {"starttls", SMTP_TLS_STARTTLS},
-		     {"implicit", SMTP_TLS_IMPLICIT},
-		     {"opportunistic", SMTP_TLS_OPPORTUNISTIC}};
-	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-		if (strcmp(v, modes[i].name) == 0) {
-			*mode = modes[i].mode;
-			return 0;
-		}
-	return ss_fail(EX_USAGE, "%s '%s': expected none, starttls, implicit or opportunistic",
-		       option, v);
+	static const struct name_value modes[] = {{"none", SMTP_TLS_NONE},
+						  {"starttls", SMTP_TLS_STARTTLS},
+						  {"implicit", SMTP_TLS_IMPLICIT},
+						  {"opportunistic", SMTP_TLS_OPPORTUNISTIC}};
+	const struct name_value *m = find_name(modes, 4, v, strlen(v));
+	if (!m)
+		return ss_fail(EX_USAGE, "%s '%s': expected none, starttls, implicit or "
+			       "opportunistic", option, v);
+	*mode = (smtp_tls)m->value;
+	return 0;
 }
 
 int ss_parse_seconds(const char *option, const char *v, int *seconds)
@@ -135,24 +146,18 @@ int ss_parse_seconds(const char *option, const char *v, int *seconds)
 
 int ss_parse_notify(const char *option, const char *v, unsigned *out)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = {{"never", SMTP_NOTIFY_NEVER},
-		     {"success", SMTP_NOTIFY_SUCCESS},
-		     {"failure", SMTP_NOTIFY_FAILURE},
-		     {"delay", SMTP_NOTIFY_DELAY}};
+	static const struct name_value names[] = {{"never", SMTP_NOTIFY_NEVER},
+						  {"success", SMTP_NOTIFY_SUCCESS},
+						  {"failure", SMTP_NOTIFY_FAILURE},
+						  {"delay", SMTP_NOTIFY_DELAY}};
 	unsigned bits = 0;
-	const char *p = v;
-	while (*p) {
+	for (const char *p = v; *p;) {
 		size_t n = strcspn(p, ",");
-		size_t k = 0;
-		while (k < 4 && !(strlen(names[k].name) == n && strncasecmp(p, names[k].name, n) == 0))
-			k++;
-		if (k == 4)
+		const struct name_value *name = find_name(names, 4, p, n);
+		if (!name)
 			return ss_fail(EX_USAGE, "%s '%s': expected never, or a list of success, "
 				       "failure and delay", option, v);
-		bits |= names[k].bit;
+		bits |= name->value;
 		p += n + (p[n] == ',');
 	}
 	/* RFC 3461 4.1: NEVER stands alone */
