@@ -2,7 +2,7 @@
 # tests/tools/run.sh: smtp-send (and its sendmail personality) against real servers.
 # Starts aiosmtpd (plain; STARTTLS+AUTH; STARTTLS without AUTH; an unknown CA) and
 # Postfix's smtp-sink (5xx greeting, 5xx EHLO/HELO, 4xx MAIL, 5xx RCPT, a drop after
-# DATA, a stalled greeting, no 8BITMIME) on loopback, stops them by PID (also when a
+# DATA, a stalled greeting, no 8BITMIME, ESC in a reply) on loopback, stops them by PID (also when a
 # case fails), runs every case and prints "tools: N passed, N failed". Each case
 # checks the exit status of DESIGN.md's table and what the server stored (or that
 # nothing was stored). No case is skipped: a server that does not start fails the run.
@@ -18,7 +18,7 @@ PY=/usr/bin/python3
 
 R=$(mktemp -d /tmp/smtptools.XXXXXX)
 chmod 755 "$R"
-SINKS="sink-greet sink-ehlo sink-defer sink-reject sink-drop sink-stall sink-no8bit"
+SINKS="sink-greet sink-ehlo sink-defer sink-reject sink-drop sink-stall sink-no8bit sink-escape"
 AIOS="aio aio-tls aio-noauth aio-unknownca"
 stop_all() {
     for s in $AIOS; do
@@ -60,6 +60,7 @@ SINK_REJECT=$(start_sink sink-reject -f RCPT -B "550 5.1.1 No such user") || exi
 SINK_DROP=$(start_sink sink-drop -q DATA) || exit 1
 SINK_STALL=$(start_sink sink-stall -W CONNECT:30) || exit 1
 SINK_NO8BIT=$(start_sink sink-no8bit -8) || exit 1
+SINK_ESCAPE=$(start_sink sink-escape -f RCPT -B "$(printf '550 5.1.1 evil \033[31mred\033[0m')") || exit 1
 STORE="$R/aio/aiosmtpd"
 TLS_STORE="$R/aio-tls/aiosmtpd"
 PLAIN="smtp://127.0.0.1:$AIO?tls=none"
@@ -359,6 +360,10 @@ sink "$SINK_STALL"
 expect stalled-greeting-timeout 75 "SMTP_ETIMEDOUT"
 run "$R/eightbit" --url "smtp://127.0.0.1:$SINK_NO8BIT?tls=none" --to bob@example.org
 expect eight-bit-without-8bitmime 65 "8BITMIME"
+run "$MSG" --url "smtp://127.0.0.1:$SINK_ESCAPE?tls=none" --to bob@example.org --trace
+expect server-escape 69 'S: 550 5.1.1 evil \x1b[31mred\x1b[0m'
+that server-escape-no-raw-esc-stdout lacks "$OUT" "$(printf '\033')"
+that server-escape-no-raw-esc-stderr lacks "$ERR" "$(printf '\033')"
 closed=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 run "$MSG" --url "smtp://127.0.0.1:$closed?tls=none" --to bob@example.org
 expect connection-refused 75 "SMTP_ECONNECT"

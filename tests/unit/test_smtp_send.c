@@ -52,26 +52,31 @@ static char *mailboxes(const char *value)
 
 static void test_addrlist(void)
 {
-	CHECK_STR(mailboxes("a@example.org"), "a@example.org");
-	CHECK_STR(mailboxes(" a@example.org , b@example.org "), "a@example.org | b@example.org");
-	CHECK_STR(mailboxes("\"Doe, John\" <j@example.org>, x@example.org"),
-		  "j@example.org | x@example.org");
-	CHECK_STR(mailboxes("John Doe <j@example.org>"), "j@example.org");
-	CHECK_STR(mailboxes("j@example.org (Doe, John)"), "j@example.org");
-	CHECK_STR(mailboxes("(a (nested) comment) j@example.org"), "j@example.org");
-	CHECK_STR(mailboxes("undisclosed-recipients:;"), "");
-	CHECK_STR(mailboxes("Friends: a@example.org, \"B, b\" <b@example.org>; c@example.org"),
-		  "a@example.org | b@example.org | c@example.org");
-	CHECK_STR(mailboxes("<@relay.example:j@example.org>"), "j@example.org");
-	CHECK_STR(mailboxes("\"a b\"@example.org"), "\"a b\"@example.org");
-	CHECK_STR(mailboxes("j@[192.0.2.1]"), "j@[192.0.2.1]");
-	CHECK_STR(mailboxes("\"quoted <not@this>\" <real@example.org>"), "real@example.org");
-	CHECK_STR(mailboxes("a@example.org,,b@example.org,"), "a@example.org | b@example.org");
-	/* an unquoted comma splits: the name alone is left for the library to refuse */
-	CHECK_STR(mailboxes("Doe, John <j@example.org>"), "Doe | j@example.org");
-	CHECK_STR(mailboxes("\"unterminated <a@example.org>"), "ERROR 65");
-	CHECK_STR(mailboxes("<a@example.org"), "ERROR 65");
-	CHECK_STR(mailboxes("a@example.org (open"), "ERROR 65");
+	static const struct {
+		const char *value, *mailboxes;
+	} cases[] = {
+		{"a@example.org", "a@example.org"},
+		{" a@example.org , b@example.org ", "a@example.org | b@example.org"},
+		{"\"Doe, John\" <j@example.org>, x@example.org", "j@example.org | x@example.org"},
+		{"John Doe <j@example.org>", "j@example.org"},
+		{"j@example.org (Doe, John)", "j@example.org"},
+		{"(a (nested) comment) j@example.org", "j@example.org"},
+		{"undisclosed-recipients:;", ""},
+		{"Friends: a@example.org, \"B, b\" <b@example.org>; c@example.org",
+		 "a@example.org | b@example.org | c@example.org"},
+		{"<@relay.example:j@example.org>", "j@example.org"},
+		{"\"a b\"@example.org", "\"a b\"@example.org"},
+		{"j@[192.0.2.1]", "j@[192.0.2.1]"},
+		{"\"quoted <not@this>\" <real@example.org>", "real@example.org"},
+		{"a@example.org,,b@example.org,", "a@example.org | b@example.org"},
+		/* an unquoted comma splits: the name alone is left for the library to refuse */
+		{"Doe, John <j@example.org>", "Doe | j@example.org"},
+		{"\"unterminated <a@example.org>", "ERROR 65"},
+		{"<a@example.org", "ERROR 65"},
+		{"a@example.org (open", "ERROR 65"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		CHECK_STR(mailboxes(cases[i].value), cases[i].mailboxes);
 }
 
 static void content(struct ss_content *ct, const char *text)

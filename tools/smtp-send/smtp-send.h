@@ -12,9 +12,13 @@
      setup.c     the settings applied to the session
      report.c    the report printed, its exit status (DESIGN.md's table), the trace
      out.c       messages to the terminal, control characters escaped
-   A content source is one more file: raw input (input.c + headers.c) today; the
-   composing options (--subject, --text, --attach ...) add theirs beside it. Functions
-   return 0 or a sysexits.h status after printing why. */
+   A content source is one more file: raw input (input.c + headers.c) today. The
+   composing options (--subject, --text, --html, --attach, --inline, --header,
+   --dkim-*) come as compose.c over the compose API: their entries join options.c's
+   table and go to one ss_compose_option() (as sendmail.c's flags go to
+   ss_sendmail_flag), their state is one pointer in ss_cmdline, and main.c's
+   load_content() fills the message from it instead of standard input when any was
+   given. Functions return 0 or a sysexits.h status after printing why. */
 #ifndef SMTP_SEND_H
 #define SMTP_SEND_H
 
