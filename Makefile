@@ -200,7 +200,8 @@ dist:
 
 # the ABI baseline abi/libsmtp.so.N.abi: after adding public functions (to record
 # them), or after bumping SONAME_MAJOR for an incompatible change (it refuses an
-# incompatible baseline under the same SONAME)
+# incompatible baseline under the same SONAME; ABI_ALLOW_BREAK=1 only while no
+# release has shipped that SONAME)
 abi-update: lib
 	@BUILD=$(BUILD) sh tests/release/abi.sh update
 

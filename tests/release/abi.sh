@@ -10,6 +10,10 @@
 #           refuses to overwrite a baseline with an incompatible one: an incompatible
 #           change needs SONAME_MAJOR bumped in the Makefile first, which makes a new
 #           abi/libsmtp.so.N.abi beside the old one (delete the old one then).
+#           ABI_ALLOW_BREAK=1 overrides that, for a SONAME no release has shipped yet.
+#
+# check also tests the comparison itself on edited copies of the baseline: a removed
+# function and a changed return type must fail, an added function must pass.
 #
 # Only types reachable from include/ are recorded (--headers-dir, --drop-private-types):
 # the layout of the library's own structures is not part of the ABI.
@@ -53,6 +57,28 @@ compare() {
     return 0
 }
 
+# edit KIND IN OUT: the baseline with one function removed, or one return type changed
+edit() {
+    /usr/bin/python3 - "$@" <<'PY'
+import re, sys
+kind, src, out = sys.argv[1:4]
+xml = open(src, encoding="utf-8").read()
+decls = re.findall(r"<function-decl name='(smtp_\w+)'[^>]*>(.*?)</function-decl>", xml, re.S)
+name = decls[0][0]
+if kind == "removed":
+    xml = re.sub(r"\n *<elf-symbol name='%s' [^\n]*" % name, "", xml)
+    xml = re.sub(r"\n *<function-decl name='%s' .*?</function-decl>" % name, "", xml, flags=re.S)
+else:
+    rets = {re.search(r"<return type-id='(\w+)'", body).group(1) for _, body in decls}
+    block = re.search(r"<function-decl name='%s' .*?</function-decl>" % name, xml, re.S)
+    old = re.search(r"<return type-id='(\w+)'", block.group(0)).group(1)
+    new = sorted(rets - {old})[0]
+    xml = xml[:block.start()] + block.group(0).replace(old, new) + xml[block.end():]
+open(out, "w", encoding="utf-8").write(xml)
+print(name)
+PY
+}
+
 case $mode in
 check)
     if [ ! -f "$baseline" ]; then
@@ -62,19 +88,25 @@ check)
         echo "abi: 0 passed, 1 failed"
         exit 1
     fi
+    . "$here/lib.sh"
     if compare "$baseline" "$tmp/now.abi"; then
         echo "abi: $soname matches abi/$soname.abi"
-        echo "abi: 1 passed, 0 failed"
+        ok
     else
-        echo "abi: INCOMPATIBLE change against abi/$soname.abi: an interface was removed or"
+        bad "abi: INCOMPATIBLE change against abi/$soname.abi: an interface was removed or"
         echo "abi: changed. Restore it, or bump SONAME_MAJOR in the Makefile and run"
         echo "abi: make abi-update (the baseline and the SONAME change together)."
-        echo "abi: 0 passed, 1 failed"
-        exit 1
     fi
+    gone=$(edit removed "$baseline" "$tmp/removed.abi")
+    changed=$(edit changed "$baseline" "$tmp/changed.abi")
+    if compare "$baseline" "$tmp/removed.abi" >/dev/null; then bad "abi: removing $gone passed"; else ok; fi
+    if compare "$baseline" "$tmp/changed.abi" >/dev/null; then bad "abi: changing $changed passed"; else ok; fi
+    if compare "$tmp/removed.abi" "$baseline" | grep -q "added: .*$gone"; then ok; else bad "abi: adding $gone failed"; fi
+    summary abi
     ;;
 update)
-    if [ -f "$baseline" ] && ! compare "$baseline" "$tmp/now.abi" >/dev/null; then
+    if [ -f "$baseline" ] && [ "${ABI_ALLOW_BREAK:-0}" != 1 ] &&
+        ! compare "$baseline" "$tmp/now.abi" >/dev/null; then
         compare "$baseline" "$tmp/now.abi" || true
         echo "abi: refused: this is incompatible with abi/$soname.abi and the SONAME is"
         echo "abi: unchanged. Bump SONAME_MAJOR in the Makefile, rebuild, and run again."
