@@ -43,10 +43,10 @@ static int push(char ***list, size_t *n, const char *s, size_t len)
 		return ss_fail(EX_DATAERR, "more than %d addresses in the header", ADDRLIST_MAX);
 	char **more = realloc(*list, (*n + 1) * sizeof *more);
 	if (!more)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	*list = more;
 	if (!(more[*n] = strndup(s, len)))
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	(*n)++;
 	return 0;
 }
@@ -105,7 +105,7 @@ static int parse(const char *field, const char *v, struct item *it, char ***list
 				return ss_fail(EX_DATAERR, "%s header: <address> not closed", field);
 			free(it->angle);
 			if (!(it->angle = strndup(v + i + 1, end - i - 1)))
-				return ss_fail(EX_OSERR, "out of memory");
+				return ss_fail(EX_SOFTWARE, "out of memory");
 			i = end + 1;
 		} else if (ch == ':' && !in_group && !it->angle) {
 			/* "display-name:" opens a group; the name is not an address */
@@ -135,7 +135,7 @@ int ss_addrlist_parse(const char *field, const char *value, char ***list, size_t
 {
 	struct item it = {.spec = malloc(strlen(value) + 2)};
 	if (!it.spec)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	it.spec[0] = '\0';
 	int rc = parse(field, value, &it, list, n);
 	free(it.spec);

@@ -137,14 +137,14 @@ static int new_account(struct ss_config *cfg, const char *path, int lineno, char
 		return config_error(path, lineno, "too many accounts");
 	struct ss_account *more = realloc(cfg->accounts, (cfg->count + 1) * sizeof *more);
 	if (!more)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	cfg->accounts = more;
 	struct ss_account *a = &cfg->accounts[cfg->count];
 	memset(a, 0, sizeof *a);
 	a->line = lineno;
 	a->name = strdup(name);
 	if (!a->name)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	cfg->count++;
 	return 0;
 }
@@ -177,7 +177,7 @@ static int set_key(struct ss_config *cfg, const char *path, int lineno, char *li
 	if (has_control(value))
 		return config_error(path, lineno, "control character in the value");
 	*slot = strdup(value);
-	return *slot ? 0 : ss_fail(EX_OSERR, "out of memory");
+	return *slot ? 0 : ss_fail(EX_SOFTWARE, "out of memory");
 }
 
 static int parse(struct ss_config *cfg, const char *path, char *text)
@@ -250,7 +250,7 @@ int ss_config_load(const char *path, int is_explicit, struct ss_config *cfg)
 	char *text = malloc(CONFIG_MAX + 1);
 	int rc = 0;
 	if (!text)
-		rc = ss_fail(EX_OSERR, "out of memory");
+		rc = ss_fail(EX_SOFTWARE, "out of memory");
 	else if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
 		rc = ss_fail(EX_NOINPUT, "%s: not a regular file", path);
 	size_t n = rc ? 0 : fread(text, 1, CONFIG_MAX + 1, f);
@@ -264,7 +264,7 @@ int ss_config_load(const char *path, int is_explicit, struct ss_config *cfg)
 	if (!rc) {
 		text[n] = '\0';
 		cfg->path = strdup(path);
-		rc = cfg->path ? parse(cfg, path, text) : ss_fail(EX_OSERR, "out of memory");
+		rc = cfg->path ? parse(cfg, path, text) : ss_fail(EX_SOFTWARE, "out of memory");
 	}
 	if (!rc)
 		rc = check_mode(cfg, &st);

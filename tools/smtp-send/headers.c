@@ -104,7 +104,7 @@ static int field_mailboxes(const struct field *f, const char *label, char ***lis
 {
 	char *v = unfold(f);
 	if (!v)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	int rc = ss_addrlist_parse(label, v, list, n);
 	free(v);
 	return rc;
@@ -223,7 +223,7 @@ static int added_fields(const struct ss_content *ct, const struct ss_cmdline *c,
 	time_t now = time(NULL);
 	struct tm tm;
 	if (!localtime_r(&now, &tm))
-		return ss_fail(EX_OSERR, "the local time is unknown");
+		return ss_fail(EX_SOFTWARE, "the local time is unknown");
 	if (!has_date) {
 		char date[64];
 		strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
@@ -233,7 +233,7 @@ static int added_fields(const struct ss_content *ct, const struct ss_cmdline *c,
 		char stamp[32], hex[25];
 		strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
 		if (random_hex(hex, 12))
-			return ss_fail(EX_OSERR, "no random numbers for a Message-ID");
+			return ss_fail(EX_SOFTWARE, "no random numbers for a Message-ID");
 		/* the From header's domain; the sender's when From has none ("root") */
 		const char *domain = id_domain(ct->header_from);
 		if (strcmp(domain, "localhost") == 0)
@@ -276,7 +276,7 @@ int ss_headers_prepare(struct ss_content *ct, const struct ss_cmdline *c,
 	int separate = hlen < ct->len && d[hlen] != '\n' && d[hlen] != '\r'; /* no empty line */
 	char *out = malloc(ct->len + strlen(add) + 2 * strlen(eol) + 1);
 	if (!out)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	size_t o = 0;
 	pos = 0;
 	while (next_field(d, hlen, &pos, &f))

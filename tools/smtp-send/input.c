@@ -17,7 +17,7 @@ int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len)
 	size_t cap = 1 << 16, n = 0, line_start = 0;
 	char *buf = malloc(cap);
 	if (!buf)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	int ch;
 	while ((ch = getc_unlocked(f)) != EOF) {
 		if (n + 1 >= cap) {
@@ -29,7 +29,7 @@ int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len)
 			char *bigger = realloc(buf, cap * 2);
 			if (!bigger) {
 				free(buf);
-				return ss_fail(EX_OSERR, "out of memory");
+				return ss_fail(EX_SOFTWARE, "out of memory");
 			}
 			buf = bigger;
 			cap *= 2;
@@ -50,7 +50,7 @@ int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len)
 	if (ferror(f)) {
 		int err = errno;
 		free(buf);
-		return ss_fail(EX_IOERR, "reading standard input: %s", strerror(err));
+		return ss_fail(EX_SOFTWARE, "reading standard input: %s", strerror(err));
 	}
 	*data = buf;
 	*len = n;

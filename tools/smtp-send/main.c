@@ -31,7 +31,7 @@ static int add_rcpt(smtp_message *m, const char *addr, const char *origin, unsig
 	int rc = notify ? smtp_message_add_rcpt_dsn(m, addr, notify, NULL)
 			: smtp_message_add_rcpt(m, addr);
 	if (rc == SMTP_ENOMEM)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	if (rc)
 		return ss_fail(EX_DATAERR, "%s '%s': not a valid address (local@domain)", origin,
 			       addr);
@@ -52,13 +52,13 @@ static int envelope(smtp_message *m, const struct ss_cmdline *c, const struct ss
 		*from = "";
 	int rc = smtp_message_set_from(m, *from);
 	if (rc)
-		return rc == SMTP_ENOMEM ? ss_fail(EX_OSERR, "out of memory")
+		return rc == SMTP_ENOMEM ? ss_fail(EX_SOFTWARE, "out of memory")
 			: ss_fail(EX_DATAERR, "%s '%s': not a valid address (local@domain)", origin,
 				  *from);
 	const char **added = calloc(c->nrcpt + ct->nheader_rcpts + 1, sizeof *added);
 	size_t nadded = 0;
 	if (!added)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	for (size_t i = 0; !rc && i < c->nrcpt; i++)
 		rc = add_rcpt(m, c->rcpts[i], "recipient", c->notify, added, &nadded);
 	for (size_t i = 0; !rc && i < ct->nheader_rcpts; i++)
@@ -104,13 +104,13 @@ static int run(const struct ss_cmdline *c)
 	if (c->config || c->account || !c->url) {
 		int is_explicit;
 		char *path = ss_config_path(c, &is_explicit);
-		rc = path ? ss_config_load(path, is_explicit, &cfg) : ss_fail(EX_OSERR, "out of memory");
+		rc = path ? ss_config_load(path, is_explicit, &cfg) : ss_fail(EX_SOFTWARE, "out of memory");
 		free(path);
 	}
 	if (!rc)
 		rc = ss_settings_merge(c, &cfg, &st);
 	if (!rc && (!(m = smtp_message_new()) || !(s = smtp_session_new())))
-		rc = ss_fail(EX_OSERR, "out of memory");
+		rc = ss_fail(EX_SOFTWARE, "out of memory");
 	if (!rc)
 		rc = ss_setup_session(s, c, &st);
 	if (!rc)
@@ -145,6 +145,6 @@ int main(int argc, char **argv)
 		rc = run(&c);
 	ss_options_free(&c);
 	if (fflush(stdout) != 0 && rc <= 0)
-		rc = EX_IOERR;
+		rc = EX_SOFTWARE;
 	return rc < 0 ? 0 : rc;
 }

@@ -290,7 +290,7 @@ int ss_options_parse(int argc, char **argv, struct ss_cmdline *c)
 {
 	c->rcpts = calloc((size_t)argc + 1, sizeof *c->rcpts);
 	if (!c->rcpts)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	c->dot_ends = c->persona == SS_SENDMAIL;
 	c->quiet = c->persona == SS_SENDMAIL;
 	char shortopts[64] = ":ht" "f:" "i" "F:";

@@ -97,13 +97,13 @@ static int from_command(const struct ss_secret *src, char **out)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC))
-		return ss_fail(EX_OSERR, "%s: pipe: %s", src->origin, strerror(errno));
+		return ss_fail(EX_SOFTWARE, "%s: pipe: %s", src->origin, strerror(errno));
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		return ss_fail(EX_OSERR, "%s: fork: %s", src->origin, strerror(errno));
+		return ss_fail(EX_SOFTWARE, "%s: fork: %s", src->origin, strerror(errno));
 	}
 	if (pid == 0)
 		run_child(src->value, fds[1]);
@@ -141,7 +141,7 @@ int ss_password_get(const struct ss_secret *src, char **out)
 	switch (src->kind) {
 	case SS_SECRET_TEXT:
 		*out = strdup(src->value);
-		return *out ? 0 : ss_fail(EX_OSERR, "out of memory");
+		return *out ? 0 : ss_fail(EX_SOFTWARE, "out of memory");
 	case SS_SECRET_FILE:
 		return from_file(src, out);
 	case SS_SECRET_CMD:

@@ -54,7 +54,7 @@ void ss_report_print(const smtp_report *r, const struct ss_cmdline *c, int statu
 	size_t need = c->json ? smtp_report_json(r, NULL, 0) : smtp_report_text(r, NULL, 0);
 	char *buf = malloc(need + 1);
 	if (!buf) {
-		ss_fail(EX_OSERR, "out of memory for the report");
+		ss_fail(EX_SOFTWARE, "out of memory for the report");
 		return;
 	}
 	if (c->json)

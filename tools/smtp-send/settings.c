@@ -82,14 +82,16 @@ int ss_settings_merge(const struct ss_cmdline *c, const struct ss_config *cfg,
 	st->tls_set = c->tls_set;
 	st->tls = c->tls;
 	st->timeout_s = c->timeout_s;
+	char label[96];
 	if (a && !c->tls_set && a->tls) {
 		st->tls_set = 1;
-		if (ss_parse_tls("tls", a->tls, &st->tls))
-			return account_error(a, "tls: see above");
+		snprintf(label, sizeof label, "account %.64s: tls", a->name);
+		if (ss_parse_tls(label, a->tls, &st->tls))
+			return EX_CONFIG;
 	}
-	if (a && !c->timeout_s && a->timeout && ss_parse_seconds("timeout", a->timeout,
-								  &st->timeout_s))
-		return account_error(a, "timeout: see above");
+	snprintf(label, sizeof label, "account %.64s: timeout", acct->name ? acct->name : "");
+	if (a && !c->timeout_s && a->timeout && ss_parse_seconds(label, a->timeout, &st->timeout_s))
+		return EX_CONFIG;
 	int from_cli = c->secret.kind != SS_SECRET_NONE;
 	st->secret = c->secret;
 	if (!from_cli && (rc = account_secret(acct, &st->secret)))

@@ -26,7 +26,7 @@ static int readable(const char *option, const char *path, int dir)
 static int refused(const char *option, const char *value, int rc)
 {
 	if (rc == SMTP_ENOMEM)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	if (!value)
 		return ss_fail(EX_USAGE, "%s: %s", option, smtp_error_text(rc));
 	return ss_fail(EX_USAGE, "%s '%s': %s", option, value, smtp_error_text(rc));
@@ -38,7 +38,7 @@ static int set_url(smtp_session *s, const struct ss_cmdline *c, const struct ss_
 	if (!rc)
 		return 0;
 	if (rc == SMTP_ENOMEM)
-		return ss_fail(EX_OSERR, "out of memory");
+		return ss_fail(EX_SOFTWARE, "out of memory");
 	char shown[512], buf[256];
 	ss_url_redact(st->url, shown, sizeof shown);
 	const char *why = ss_url_explain(st->url, buf, sizeof buf);
