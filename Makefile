@@ -6,6 +6,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC ?= cc
 BUILD ?= build
@@ -38,7 +39,8 @@ INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
         check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
-        install clean
+        install clean uninstall dist abi-update check-tools check-docs check-abi \
+        check-uninstall check-dist check-release
 
 all: lib tools examples
 
@@ -65,6 +67,26 @@ $(STATIC): $(LIB_OBJS)
 $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# ---- smtp-send: one folder of small files (tools/smtp-send/smtp-send.h lists them) ----
+SMTP_SEND_SRCS = $(sort $(wildcard tools/smtp-send/*.c))
+SMTP_SEND_OBJS = $(SMTP_SEND_SRCS:tools/smtp-send/%.c=$(BUILD)/tools/obj/smtp-send/%.o)
+SMTP_SEND_PARTS = $(filter-out %/main.o,$(SMTP_SEND_OBJS))
+
+$(BUILD)/tools/obj/smtp-send/%.o: tools/smtp-send/%.c tools/smtp-send/smtp-send.h include/smtp.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/tools/smtp-send: $(SMTP_SEND_OBJS) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(SMTP_SEND_OBJS) $(STATIC) $(LIBS)
+
+# its parsers (options, config, headers, address lists, URL) tested without main.c
+$(BUILD)/tests/test_smtp_send: tests/unit/test_smtp_send.c tests/unit/*.h $(SMTP_SEND_PARTS) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itools/smtp-send $(LDFLAGS) -o $@ $< $(SMTP_SEND_PARTS) \
+	  $(STATIC) $(LIBS)
+# ---- end of smtp-send ----
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -114,7 +136,7 @@ check-warnings:
 check-asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" check-unit check-fuzz check-integration
+	  LDFLAGS="-fsanitize=address,undefined" check-unit check-fuzz check-integration check-tools
 
 check-valgrind: tests
 	@BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
@@ -125,6 +147,8 @@ check: deps
 	$(MAKE) check-unit check-fuzz check-install
 	$(MAKE) check-integration
 	$(MAKE) check-valgrind
+	$(MAKE) check-release
+	$(MAKE) check-tools
 	$(MAKE) check-asan
 	@echo "make check: all suites passed"
 
@@ -150,6 +174,54 @@ install: lib tools
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	    smtp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/smtp.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+
+# ---- release (tools branch): uninstall, dist, documentation and ABI checks ----
+MAN1 = $(sort $(wildcard doc/*.1))
+MAN3 = $(sort $(wildcard doc/*.3))
+
+# removes what `make install` put there, with the same PREFIX, LIBDIR ... and DESTDIR
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)))
+	rm -f $(DESTDIR)$(INCLUDEDIR)/smtp.h
+	rm -f $(addprefix $(DESTDIR)$(INCLUDEDIR)/smtp/,$(notdir $(wildcard include/smtp/*.h)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/smtp 2>/dev/null
+	rm -f $(DESTDIR)$(LIBDIR)/libsmtp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libsmtp.so.$(SONAME_MAJOR) \
+	      $(DESTDIR)$(LIBDIR)/libsmtp.so $(DESTDIR)$(LIBDIR)/libsmtp.a \
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/smtp.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+
+# libsmtp-$(VERSION).tar.gz of the tracked files (works in an unpacked tarball too)
+dist:
+	@sh tests/release/dist.sh make
+
+# the ABI baseline abi/libsmtp.so.N.abi: after adding public functions (to record
+# them), or after bumping SONAME_MAJOR for an incompatible change (it refuses an
+# incompatible baseline under the same SONAME; ABI_ALLOW_BREAK=1 only while no
+# release has shipped that SONAME)
+abi-update: lib
+	@BUILD=$(BUILD) sh tests/release/abi.sh update
+
+check-abi: lib
+	@BUILD=$(BUILD) sh tests/release/abi.sh check
+
+check-docs:
+	@sh tests/release/docs.sh
+
+check-uninstall: lib tools
+	@sh tests/release/install.sh
+
+check-dist:
+	@sh tests/release/dist.sh check
+
+check-release: check-docs check-abi check-uninstall check-dist
+
+check-tools: tools $(BUILD)/tests/test_smtp_send
+	@BUILD=$(BUILD) sh tests/tools/run.sh
+# ---- end of release ----
 
 clean:
 	rm -rf build build-asan build-fuzz
