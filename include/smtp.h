@@ -161,14 +161,17 @@ SMTP_API const char *smtp_verdict_name(smtp_verdict verdict);
 SMTP_API smtp_session *smtp_session_new(void);
 
 /* Closes the connection without QUIT (call smtp_quit() first for a polite end) and
-   frees the session. Messages still queued on it end with a local error in their
-   reports; they stay owned by the caller. NULL is allowed. */
+   frees the session. Messages still queued on it end now, their undecided recipients
+   deferred (SMTP_ESTATE, "the session was freed"), and their callbacks run; they stay
+   owned by the caller. NULL is allowed. Not from within the message callback. */
 SMTP_API void smtp_session_free(smtp_session *s);
 
 /* Sets server, port, TLS mode and credentials from a URL:
      smtp://[user[:password]@]host[:port][?tls=opportunistic|none]   default port 587
      smtps://[user[:password]@]host[:port]                           default port 465
-   user and password are percent-decoded; an IPv6 literal is written [::1].
+     lmtp://host:port, lmtp:///path/to/socket          LMTP (RFC 2033), plain text
+   user and password are percent-decoded; an IPv6 literal is written [::1]; a name
+   with non-ASCII letters goes out as A-labels (IDNA2008, libidn2).
    Returns 0, SMTP_EINVAL for a malformed URL or one with CR, LF, NUL or other control
    characters, SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
 SMTP_API int smtp_session_set_url(smtp_session *s, const char *url);
@@ -200,39 +203,51 @@ SMTP_API int smtp_session_set_auth_token(smtp_session *s, int token);
 SMTP_API int smtp_session_set_auth(smtp_session *s, const char *user, const char *secret,
 				   const char *mechanisms);
 
-/* Sets the name sent with EHLO/HELO (default: "localhost", which reveals nothing).
-   Returns 0, SMTP_EINVAL, SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
+/* Sets the name sent with EHLO/HELO (default: "localhost", which reveals nothing):
+   a domain (U-labels are converted to A-labels) or an address literal "[192.0.2.1]",
+   "[IPv6:2001:db8::1]" (RFC 5321 4.1.3), at most 255 octets. Returns 0, SMTP_EINVAL
+   (any other syntax, too long), SMTP_ENOMEM, SMTP_ESTATE once connected. No I/O. */
 SMTP_API int smtp_session_set_helo_name(smtp_session *s, const char *name);
 
-/* Sets the deadline of one stage in milliseconds (0 restores the default). Defaults
-   (RFC 5321 4.5.3.2): connect 30 s, greeting 5 min, EHLO/STARTTLS/TLS/AUTH 5 min,
-   MAIL 5 min, RCPT 5 min, DATA 2 min, BODY (each block written) 3 min, final reply
-   10 min, QUIT 30 s. Returns 0, or SMTP_EINVAL for a bad stage or negative value. */
+/* Sets the deadline of one stage in milliseconds (0 restores the default); it runs
+   again from every byte of progress. Defaults: connect 30 s, greeting 5 min
+   (RFC 5321 4.5.3.2), EHLO, STARTTLS, AUTH, MAIL, RCPT and RSET 5 min, TLS handshake
+   60 s, DATA 2 min, BODY 10 min (one value for the content and its final reply:
+   RFC 5321 4.5.3.2 gives 3 min per data block and 10 min for the final reply), QUIT
+   30 s, COMMAND 5 min. Returns 0, or SMTP_EINVAL for a bad stage or negative value. */
 SMTP_API int smtp_session_set_timeout(smtp_session *s, smtp_stage stage, int ms);
 
 /* Installs a trace callback (NULL removes it). The callback is called from within
-   the session's calls, on the caller's thread. Returns 0. */
+   the session's calls, on the caller's thread; AUTH payloads are redacted and the
+   control characters of server text escaped (\xNN). Returns 0. */
 SMTP_API int smtp_session_set_trace(smtp_session *s, smtp_trace_fn fn, void *ud);
 
-/* Switches the session between blocking (0, default) and nonblocking (1) driving.
-   Returns 0, or SMTP_ESTATE while an operation is in progress. */
+/* Switches the session between blocking (0, default) and nonblocking (1) driving;
+   it may change between any two calls (an operation begun nonblocking can be
+   finished by a blocking call). Returns 0, or SMTP_EINVAL for NULL. */
 SMTP_API int smtp_session_set_nonblocking(smtp_session *s, int on);
 
 /* Connects: resolve, connect, greeting, EHLO (HELO when EHLO is refused), STARTTLS and
    EHLO again as the TLS mode requires, AUTH when credentials are set.
    Blocking: returns when done. Nonblocking: returns SMTP_EAGAIN until done.
-   Returns 0, SMTP_EAGAIN, or the error of the failing stage (SMTP_ERESOLVE,
-   SMTP_ECONNECT, SMTP_ETIMEDOUT, SMTP_ECLOSED, SMTP_EPROTOCOL, SMTP_EREJECTED for a
-   refused greeting or EHLO, SMTP_ENOTLS, ...); smtp_session_report() says more. */
+   Returns 0, SMTP_EAGAIN, or the error of the failing stage, which is also
+   smtp_report_error(smtp_session_report(s)): SMTP_ERESOLVE, SMTP_ECONNECT,
+   SMTP_ETIMEDOUT, SMTP_ECLOSED (a drop or 421), SMTP_EPROTOCOL, SMTP_EREJECTED (a
+   refused greeting or EHLO), SMTP_ENOTLS, SMTP_ECERT, SMTP_ETLS, SMTP_EAUTH,
+   SMTP_ENOMECH; SMTP_ESTATE inside the message callback. */
 SMTP_API int smtp_connect(smtp_session *s);
 
 /* Sends one message over the connected session (connecting first if needed) and
    waits for its final reply. The session stays open for further messages; a refused
    transaction is followed by RSET. The message stays owned by the caller and must
-   not be freed while it is in flight. Returns 0 when every recipient accepted it,
-   SMTP_EREJECTED when the server refused it in part or whole (the report says who
-   and why), a local error (SMTP_EINVAL for a body line over 998 octets, ...), or
-   SMTP_EAGAIN in nonblocking mode. */
+   not be freed while it is in flight. Returns exactly smtp_report_error() of the
+   message's final report: 0 when every recipient accepted it, SMTP_EREJECTED when a
+   server reply refused it in part or whole (the recipients' verdicts say who and
+   why), otherwise the local error that decided it (SMTP_ECLOSED, SMTP_ETIMEDOUT,
+   SMTP_EAUTH, SMTP_EINVAL for a body line over 998 octets, ...). Before the message
+   is queued: SMTP_EINVAL (no sender, recipient or content), SMTP_ESTATE (queued
+   already, or called inside the message callback). SMTP_EAGAIN in nonblocking mode
+   until the report is final. */
 SMTP_API int smtp_send(smtp_session *s, smtp_message *m);
 
 /* Ends the session at once, without QUIT and without blocking: the connection is
@@ -244,14 +259,17 @@ SMTP_API int smtp_send(smtp_session *s, smtp_message *m);
    callback. */
 SMTP_API int smtp_session_abandon(smtp_session *s);
 
-/* Sends QUIT, waits for its reply and closes the connection. Returns 0 (also when
-   the session was not connected), or SMTP_EAGAIN in nonblocking mode. A server that
-   closes without answering QUIT is not an error. */
+/* Sends QUIT once the messages queued are done, waits for its reply and closes the
+   connection. Returns 0 (also when the session was not connected), SMTP_EAGAIN in
+   nonblocking mode (call again until 0), SMTP_ESTATE inside the message callback. A
+   server that closes without answering QUIT is not an error. */
 SMTP_API int smtp_quit(smtp_session *s);
 
-/* The report of the connection: CONNECT, GREETING, EHLO, STARTTLS, TLS, AUTH and QUIT
-   steps, and the error of a failed connect. Owned by the session; valid until the
-   session is freed or reconnects. Never NULL. */
+/* The report of the connection: CONNECT, GREETING, EHLO, STARTTLS, TLS, AUTH, the
+   connection's later events (QUIT, COMMAND, a 421 or drop while idle), and the
+   error that ended it, with the outcome that error gives. Owned by the session;
+   valid until the session is freed or reconnects (then it starts afresh). Never
+   NULL for a session. */
 SMTP_API const smtp_report *smtp_session_report(const smtp_session *s);
 
 /* Whether the server's EHLO reply listed keyword (case-insensitive); *params (may be
@@ -340,9 +358,9 @@ SMTP_API int smtp_session_set_tls_cache(smtp_session *s, smtp_tls_cache *cache);
 
 /* ---- extensions and generic commands ---- */
 
-/* BDAT (RFC 3030 CHUNKING) is used when the server offers it, in chunks of
-   chunk_size octets (0: 1 MiB). on = 0 keeps DATA. Returns 0, SMTP_ESTATE once
-   connected. No I/O. */
+/* BDAT (RFC 3030 CHUNKING) is used when the server offers it, in chunks of at most
+   chunk_size octets (0: 1 MiB; else 1024 .. 64 MiB). on = 0 keeps DATA. Returns 0,
+   SMTP_EINVAL (a chunk size out of range), SMTP_ESTATE once connected. No I/O. */
 SMTP_API int smtp_session_set_chunking(smtp_session *s, int on, size_t chunk_size);
 
 /* Non-ASCII domains go out as A-labels (IDNA2008 via libidn2) when the server lacks
@@ -352,10 +370,14 @@ SMTP_API int smtp_session_set_idna_mapping(smtp_session *s, int on);
 
 /* Sends one command line (no CRLF) on the connected, idle session and waits for its
    reply, which becomes the last step of smtp_session_report (stage COMMAND). The line
-   is checked like every caller string. Returns 0 for a 2xx/3xx reply, SMTP_EREJECTED
-   for 4xx/5xx, SMTP_EINVAL (control characters, empty), SMTP_ESTATE (not connected or
-   busy), a connection error, or SMTP_EAGAIN in nonblocking mode (call again until
-   done). smtp_noop, smtp_rset and smtp_vrfy are the same for NOOP, RSET, VRFY arg. */
+   is checked like every caller string, and may not be a command the library runs
+   itself (MAIL, RCPT, DATA, BDAT, STARTTLS, AUTH, QUIT, EHLO, HELO, LHLO: use
+   smtp_send, smtp_connect, smtp_quit), which would pair later replies with the wrong
+   commands. Returns 0 for a 2xx/3xx reply, SMTP_EREJECTED for 4xx/5xx, SMTP_EINVAL
+   (control characters, empty, over 1000 octets, one of those commands), SMTP_ESTATE
+   (not connected or busy), a connection error, or SMTP_EAGAIN in nonblocking mode
+   (call again until done). smtp_noop, smtp_rset and smtp_vrfy are the same for NOOP,
+   RSET, VRFY arg. */
 SMTP_API int smtp_command(smtp_session *s, const char *line);
 SMTP_API int smtp_noop(smtp_session *s);
 SMTP_API int smtp_rset(smtp_session *s);
@@ -377,8 +399,9 @@ SMTP_API int smtp_report_enhanced_advertised(const smtp_report *r);
    the caller's thread from within the session call that finished it. The callback
    may read the message and its report and the session's accessors
    (smtp_session_get_state, smtp_session_queued, ...). It must not free the session
-   or the message, nor call smtp_submit, smtp_send, smtp_connect, smtp_quit or
-   smtp_session_process on this session: do that once the call that ran it returns. */
+   or the message; smtp_submit, smtp_send, smtp_connect, smtp_quit, smtp_command,
+   smtp_session_abandon and smtp_session_process on this session return SMTP_ESTATE
+   from within it: do that once the call that ran it returns. */
 typedef void (*smtp_message_fn)(void *ud, smtp_session *s, smtp_message *m);
 
 /* Installs the message callback (NULL removes it); ud is passed through. Returns 0,
@@ -406,22 +429,29 @@ SMTP_API size_t smtp_session_queued(const smtp_session *s);
 /* ---- end of nonblocking extras ---- */
 
 
-/* The descriptor to wait on, or -1 when there is none: the resolver's pipe while a
-   name resolves, the newest connect attempt while addresses race (RFC 8305), then the
-   connection. It can change between calls: read it again after every call. */
+/* The descriptor to wait on, or -1 when there is nothing to wait on: before any
+   work has started (a new session, or right after smtp_submit, which only queues: the
+   first smtp_session_process starts the connection) and when the session is idle. On
+   -1 never poll: call smtp_session_process if smtp_session_queued() is not 0 (it
+   starts the work, and then there is a descriptor); otherwise there is nothing to do.
+   Otherwise it is the resolver's pipe while a name resolves, the newest connect
+   attempt while addresses race (RFC 8305), then the connection. It can change
+   between calls: read it again after every call. */
 SMTP_API int smtp_session_fd(const smtp_session *s);
 /* SMTP_WANT_READ and/or SMTP_WANT_WRITE: what to wait for before the next call. */
 SMTP_API int smtp_session_events(const smtp_session *s);
 /* Milliseconds until the current stage's deadline, or -1 when nothing is pending. */
 SMTP_API int smtp_session_timeout_ms(const smtp_session *s);
 /* Advances the session after the fd became ready or the timeout passed. Returns
-   SMTP_EAGAIN while work is pending, 0 when idle, or the error that ended the
-   connection. */
+   SMTP_EAGAIN while work is pending, 0 when idle, the error that ended the
+   connection, or SMTP_ESTATE inside the message callback. */
 SMTP_API int smtp_session_process(smtp_session *s);
 /* Queues a message; queued messages go out in order, pipelined (RFC 2920) when the
    server allows. Nonblocking sessions then drive it with smtp_session_process().
    The message must stay alive until its report is final. Returns 0, SMTP_EINVAL for
-   a message without sender or recipients, SMTP_ESTATE when already queued. */
+   a message without sender, recipients or content (or with a NUL octet or a line
+   over 998 octets in its text content), SMTP_ESTATE when already queued or inside
+   the message callback. */
 SMTP_API int smtp_submit(smtp_session *s, smtp_message *m);
 
 /* ---- messages ---- */
@@ -496,7 +526,9 @@ SMTP_API int smtp_message_set_requiretls(smtp_message *m, int on);
 SMTP_API int smtp_message_set_smtputf8(smtp_message *m, int on);
 
 /* The message's report: its transaction steps and recipients, preceded by the
-   connection steps of the session that carried it. Owned by the message. */
+   connection steps of the session that carried it. Owned by the message; valid until
+   the message is freed or submitted again. Once its outcome is not SMTP_PENDING it
+   never changes again, and pointers into it (steps, results, strings) stay valid. */
 SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
 
 /* ---- reports ---- */
@@ -530,7 +562,8 @@ SMTP_API int smtp_report_tls_resumed(const smtp_report *r);
 SMTP_API const char *smtp_report_tls_peer_subject(const smtp_report *r);
 SMTP_API const char *smtp_report_tls_peer_issuer(const smtp_report *r);
 
-/* Number of steps, and step i (NULL when out of range). Steps are owned by the report. */
+/* Number of steps, and step i (NULL when out of range). Steps are owned by the
+   report; while it is pending, a later step may move them. */
 SMTP_API size_t smtp_report_count(const smtp_report *r);
 SMTP_API const smtp_step *smtp_report_step(const smtp_report *r, size_t i);
 SMTP_API smtp_stage smtp_step_stage(const smtp_step *st);
@@ -569,11 +602,13 @@ SMTP_API smtp_stage smtp_rcpt_stage(const smtp_rcpt_result *rr);
    SMTP_ECLOSED for 421 or a lost connection; otherwise the local error. */
 SMTP_API int smtp_rcpt_error(const smtp_rcpt_result *rr);
 
-/* Renders the report as JSON (DESIGN.md's schema) into buf, NUL-terminated.
+/* Renders the report as JSON (the schema is doc/report-schema.md) into buf,
+   NUL-terminated.
    Returns the length the whole JSON needs (excluding the NUL), like snprintf: a
    result >= len means buf was too small and holds a truncated prefix. */
 SMTP_API size_t smtp_report_json(const smtp_report *r, char *buf, size_t len);
-/* Renders the report as human-readable text, one step per line; same contract. */
+/* Renders the report as human-readable text, one step per line, server text with
+   its control characters escaped (\xNN); same contract. */
 SMTP_API size_t smtp_report_text(const smtp_report *r, char *buf, size_t len);
 
 #ifdef __cplusplus

@@ -48,7 +48,8 @@ enum smtpi_auth_result smtpi_auth_begin(struct smtpi_engine *e, struct smtpi_cau
 {
 	const struct smtpi_engine_config *c = e->cfg;
 	e->phase = SMTPI_PH_AUTH;
-	/* DESIGN.md: credentials never go out before TLS unless the caller says so. */
+	/* Credentials never go out before TLS unless the caller says so
+	   (smtp_session_set_auth_insecure). */
 	if (!e->tls_active && !c->auth_insecure)
 		return refused(e, cause, NULL, SMTP_ENOTLS,
 			       "credentials are not sent without TLS");

@@ -1,4 +1,4 @@
-/* The SMTP protocol engine, sans I/O (DESIGN.md layer 2): the session feeds it the
+/* The SMTP protocol engine, sans I/O (sans-IO: the layer below the session): the session feeds it the
    server's bytes and the clock, and asks it for the bytes to send; it writes the
    reports. It never touches a socket. Files: engine.c (reply dispatch, connection
    phase, the byte interface), pending.c (commands written and the replies owed),

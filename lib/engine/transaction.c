@@ -2,7 +2,7 @@
    message.h): the write side (MAIL, RCPT, DATA or BDAT, grouped per RFC 2920 when the
    server offers PIPELINING, queued messages following each other without waiting)
    and the one transition per reply, smtpi_tx_on_reply. Every recipient is decided
-   once, by one reply or one local error (DESIGN.md "Verdicts"); the verdict rules
+   once, by one reply or one local error (doc/report-schema.md); the verdict rules
    themselves are in lib/report/verdict.c. Envelope parameters are in envelope.c, the
    content's encoding in body_out.c. */
 #include <stdlib.h>

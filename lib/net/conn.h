@@ -1,4 +1,4 @@
-/* The byte stream under a session (DESIGN.md layer 3): name resolution, nonblocking
+/* The byte stream under a session (layer 3 of the design: below the session, beside the engine): name resolution, nonblocking
    connect over every address, plain or TLS reads and writes. Knows nothing of SMTP. */
 #ifndef SMTPI_CONN_H
 #define SMTPI_CONN_H

@@ -1,5 +1,5 @@
-/* Reports: the steps of a dialogue and each recipient's verdict (DESIGN.md
-   "Verdicts"). Written by the engine only, read by the caller. A message's report
+/* Reports: the steps of a dialogue and each recipient's verdict
+   (doc/report-schema.md). Written by the engine only, read by the caller. A message's report
    shares the connection steps of its session through a reference-counted log that is
    frozen before any report refers to it; a report is frozen when it is final, so
    nothing a caller holds ever changes or moves. Strings and steps live in one arena
@@ -92,7 +92,7 @@ struct smtp_report {
 
 /* ---- the verdict rules (verdict.c) ---- */
 
-/* The verdict a cause gives a recipient it decides (DESIGN.md "Verdicts"). */
+/* The verdict a cause gives a recipient it decides (doc/report-schema.md). */
 smtp_verdict smtpi_verdict_of(const struct smtpi_cause *c);
 /* The error a cause records: 0 for a 2xx reply, SMTP_ECLOSED for 421, c->err when
    set, else SMTP_EREJECTED for a reply and c->err for a local error. */

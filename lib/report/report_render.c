@@ -1,4 +1,4 @@
-/* Reports rendered for people (text) and programs (JSON, DESIGN.md's schema), and
+/* Reports rendered for people (text) and programs (JSON, doc/report-schema.md), and
    the TLS and peer facts of the connection. */
 #include <stdio.h>
 #include <string.h>

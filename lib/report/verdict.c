@@ -1,4 +1,4 @@
-/* The verdict rules of DESIGN.md "Verdicts", in one place: which reply or local
+/* The verdict rules of doc/report-schema.md, in one place: which reply or local
    error gives a recipient which verdict, and which error the report records. The
    engine decides when a cause applies; this file decides what it means. */
 #include "report/report.h"

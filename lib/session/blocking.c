@@ -1,5 +1,5 @@
 /* The caller-facing operations. Blocking mode is a short poll() loop over the
-   nonblocking process step, so both modes run the same code (DESIGN.md). */
+   nonblocking process step, so both modes run the same code. */
 #include <errno.h>
 #include <poll.h>
 
@@ -68,7 +68,7 @@ int smtp_send(smtp_session *s, smtp_message *m)
 	int rc = smtpi_block_until(s, message_final, m);
 	if (rc == SMTP_EAGAIN)
 		return rc;
-	/* DESIGN.md: smtp_send returns exactly what the report says */
+	/* smtp_send returns exactly what the report says (smtp.h) */
 	return m->report.error;
 }
 

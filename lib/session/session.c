@@ -1,5 +1,5 @@
 /* The session: settings, and the one real code path that drives the connection and
-   the engine without blocking (DESIGN.md: blocking calls loop over it). */
+   the engine without blocking (blocking calls loop over it). */
 #include "session/session.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,4 @@
-/* smtp_session_set_url: smtp://, smtps:// and lmtp:// URLs (DESIGN.md). */
+/* smtp_session_set_url: smtp://, smtps:// and lmtp:// URLs (include/smtp.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

@@ -498,7 +498,7 @@ static void test_pf_size_and_utf8(void)
 	trace_reset(&t);
 	CHECK_RC(it_send(s, m), SMTP_ESIZE);
 	const smtp_report *r = smtp_message_report(m);
-	/* the message as it is cannot go to this server: bounced (DESIGN.md) */
+	/* the message as it is cannot go to this server: bounced (doc/report-schema.md) */
 	CHECK_REPORT(r, SMTP_BOUNCED, SMTP_STAGE_MAIL, SMTP_ESIZE);
 	CHECK_RCPT_VERDICT(r, 0, SMTP_VERDICT_BOUNCED, SMTP_STAGE_MAIL);
 	CHECK_LOCAL_MAIL_STEP(r, SMTP_ESIZE);

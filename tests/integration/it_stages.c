@@ -1,7 +1,7 @@
 /* A drop and a 421 at every stage of the dialogue, against the scripted server
    (tests/servers/fake_server.py fault_<point>_<kind>: no real server drops or sends
    421 on request at a chosen command), with the verdict each of two recipients must
-   get (DESIGN.md "Verdicts"): deferred, at the stage where the connection ended, with
+   get (doc/report-schema.md): deferred, at the stage where the connection ended, with
    the 421's own code and words when there was one, and maybe_delivered exactly when
    the final dot went out unanswered. Plus the wire defects: a bare LF smuggling a
    second reply, a stray reply before EHLO was written, DATA answered 250. */

@@ -4,7 +4,7 @@
 # Postfix's smtp-sink (5xx greeting, 5xx EHLO/HELO, 4xx MAIL, 5xx RCPT, a drop after
 # DATA, a stalled greeting, no 8BITMIME, ESC in a reply) on loopback, stops them by PID (also when a
 # case fails), runs every case and prints "tools: N passed, N failed". Each case
-# checks the exit status of DESIGN.md's table and what the server stored (or that
+# checks the exit status of doc/smtp-send.1's table and what the server stored (or that
 # nothing was stored). No case is skipped: a server that does not start fails the run.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

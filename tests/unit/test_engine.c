@@ -465,7 +465,7 @@ static void test_protocol_errors(void)
 	(void)feed(&h, "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 go\r\n250 too early\r\n");
 	CHECK(smtpi_engine_status(&h.e) & SMTPI_E_CLOSED);
 	CHECK_INT(smtp_report_error(&h.rep), SMTP_EPROTOCOL);
-	/* a server that broke the protocol: deferred (DESIGN.md "Verdicts") */
+	/* a server that broke the protocol: deferred (doc/report-schema.md) */
 	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_DEFERRED);
 	CHECK_INT(smtp_report_error(smtp_message_report(m)), SMTP_EPROTOCOL);
 	EXPECT_OUT(&h, ""); /* no body after the violation */

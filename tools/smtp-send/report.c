@@ -1,4 +1,4 @@
-/* The report and the exit status (DESIGN.md "The command-line sender"): from the
+/* The report and the exit status (doc/smtp-send.1, EXIT STATUS): from the
    outcome first, since the verdicts say what a retry would do; a failed message (no
    server verdict) then by its error, which says what to fix. */
 #include <stdio.h>

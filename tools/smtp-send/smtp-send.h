@@ -10,7 +10,7 @@
      addrlist.c  RFC 5322 address lists (To, Cc, Bcc, From) -> mailboxes
      url.c       what is wrong with a URL the library refused; user and password in it
      setup.c     the settings applied to the session
-     report.c    the report printed, its exit status (DESIGN.md's table), the trace
+     report.c    the report printed, its exit status (doc/smtp-send.1's table), the trace
      out.c       messages to the terminal, control characters escaped
    A content source is one more file: raw input (input.c + headers.c) today. The
    composing options (--subject, --text, --html, --attach, --inline, --header,
