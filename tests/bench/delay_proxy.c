@@ -1,7 +1,7 @@
 /* delay_proxy: a TCP relay on 127.0.0.1 that holds every chunk a fixed time in each
  * direction, for the WAN workloads of tests/bench/run.sh (this kernel has no netem).
  *
- *   delay_proxy [-v] [-c CONNECT_MS] [-b BYTES] [-m CONNECTIONS] DELAY_MS TARGET_PORT
+ *   delay_proxy [-v] [-a] [-c CONNECT_MS] [-b BYTES] [-m CONNECTIONS] DELAY_MS TARGET_PORT
  *
  * Listens on an ephemeral port of 127.0.0.1, prints that port on stdout (one line)
  * and relays every accepted connection to 127.0.0.1:TARGET_PORT. Each chunk read from
@@ -22,11 +22,13 @@
  * at a time (more wait in the listen queue).
  *
  * -v logs every chunk on stderr ("conn N +MS up|down BYTES", the time since the
- * accept), to see which round trips a client waits for.
+ * accept), to see which round trips a client waits for. -a acknowledges every chunk
+ * at once (TCP_QUICKACK after each read), to tell a delayed ACK's wait from the path's.
  *
- * Not emulated, so read the WAN rows with this in mind: acknowledgements come from the
- * local kernel at once, so Nagle's algorithm and delayed ACKs never cost a round trip
- * here as they would on a real path, and there is no slow start or loss.
+ * Not emulated, so read the WAN rows with this in mind: the proxy's kernel acknowledges
+ * what it receives as the client's kernel would (delayed ACKs included) but without the
+ * path's delay, so a sender whose Nagle algorithm waits for an ACK waits for the ACK
+ * timer only, not for the ACK's trip back as well; there is no slow start and no loss.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -73,7 +75,7 @@ static int64_t g_delay_ns, g_connect_ns;
 static size_t g_cap = 16u << 20;
 static int g_max = 64;
 static struct sockaddr_in g_target;
-static int g_verbose;
+static int g_verbose, g_quickack;
 
 static int64_t now_ns(void)
 {
@@ -134,10 +136,15 @@ static int enqueue(struct dir *d, const char *buf, size_t len, int64_t now)
 static int pull(const struct conn *c, struct dir *d, int64_t now)
 {
 	static char buf[READ_SIZE];
-	int up = d == &c->up;
-	ssize_t n = recv(up ? c->cfd : c->sfd, buf, sizeof buf, 0);
+	int up = d == &c->up, fd = up ? c->cfd : c->sfd;
+	ssize_t n = recv(fd, buf, sizeof buf, 0);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+	if (g_quickack) {
+		/* Linux clears the flag again by itself, so set it after every read */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	}
 	if (g_verbose)
 		fprintf(stderr, "conn %ld +%.3f %s %zd\n", c->id,
 			(double)(now - c->accept_ns) / 1e6, up ? "up" : "down", n);
@@ -307,9 +314,11 @@ int main(int argc, char **argv)
 {
 	long connect_ms = -1;
 	int opt;
-	while ((opt = getopt(argc, argv, "vc:b:m:")) != -1) {
+	while ((opt = getopt(argc, argv, "vac:b:m:")) != -1) {
 		if (opt == 'v')
 			g_verbose = 1;
+		else if (opt == 'a')
+			g_quickack = 1;
 		else if (opt == 'c')
 			connect_ms = number(optarg, 0, 60000);
 		else if (opt == 'b')
@@ -320,7 +329,7 @@ int main(int argc, char **argv)
 			optind = argc + 1;
 	}
 	if (optind + 2 != argc) {
-		fputs("usage: delay_proxy [-v] [-c CONNECT_MS] [-b BYTES] [-m CONNECTIONS] DELAY_MS"
+		fputs("usage: delay_proxy [-v] [-a] [-c CONNECT_MS] [-b BYTES] [-m CONNECTIONS] DELAY_MS"
 		      " TARGET_PORT\n",
 		      stderr);
 		return 2;

@@ -14,7 +14,7 @@
 # idle smtpd is waiting, as on a relay in service).
 
 echo "The WAN rows: every client through tests/bench/delay_proxy.c, $WAN_DELAY ms each way"
-echo "($WAN_RTT ms round trip; TCP acknowledgements are not delayed, see its header)."
+echo "($WAN_RTT ms round trip; TCP acknowledgements do not cross the delay, see its header)."
 echo "RTT/msg = wall time / RTT / messages; the wall time includes the connection's setup"
 echo "and QUIT once per run."
 echo
