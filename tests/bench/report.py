@@ -262,7 +262,8 @@ def cmd_targets(args):
         if value is None:
             print(f"  {name:<54} {'-':>10}  {'':<10} not measured")
             continue
-        shown = f"{value:10.0f}" if value >= 1000 else f"{value:10.2f}"
+        shown = f"{value:10.0f}" if value >= 1000 else f"{value:10.3f}" if value < 10 else \
+            f"{value:10.2f}"
         if goal is None:
             print(f"  {name:<54} {shown}")
             continue
