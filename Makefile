@@ -40,7 +40,7 @@ INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 .PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
         check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
         install clean uninstall dist abi-update check-tools check-docs check-abi \
-        check-uninstall check-dist check-release
+        check-uninstall check-dist check-release bench-programs
 
 all: lib tools examples
 
@@ -113,7 +113,33 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c tests/integration/*.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
-tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) tools examples
+tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) tools examples bench-programs
+
+# ---- bench programs (tests/bench): run by `make bench`; `make tests` builds them too,
+# so that tests/warnings.sh keeps them warning-free. Nothing here runs in `make check`.
+BENCH_PLAIN = $(BUILD)/bench/measure $(BUILD)/bench/bench_minimal $(BUILD)/bench/delay_proxy
+BENCH_BINS = $(BENCH_PLAIN) $(BUILD)/bench/bench_libsmtp $(BUILD)/bench/bench_first \
+             $(BUILD)/bench/bench_curl
+CURL_LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+# the public header only, as a caller sees it
+BENCH_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude
+
+bench-programs: $(BENCH_BINS)
+
+$(BENCH_PLAIN): $(BUILD)/bench/%: tests/bench/%.c tests/bench/bench_file.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(BUILD)/bench/bench_libsmtp $(BUILD)/bench/bench_first: $(BUILD)/bench/%: tests/bench/%.c \
+  tests/bench/bench_file.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+$(BUILD)/bench/bench_curl: tests/bench/bench_curl.c tests/bench/bench_file.h
+	@mkdir -p $(dir $@)
+	$(CC) $(BENCH_CFLAGS) $(shell pkg-config --cflags libcurl 2>/dev/null) $(LDFLAGS) -o $@ $< \
+	  $(CURL_LIBS) -lpthread
+# ---- end of bench programs
 
 deps:
 	@sh tests/deps.sh
@@ -155,7 +181,7 @@ check: deps
 demo: deps all
 	@BUILD=$(BUILD) sh examples/demo.sh
 
-bench: deps all
+bench: deps all bench-programs
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 fuzz:

@@ -15,6 +15,14 @@
  *        reuses a cached connection.
  *
  * Prints "sent N of M" on stderr; exits 0 when every message was sent.
+ *
+ *   bench_curl first URL CAFILE USER PASSWORD FILE
+ *
+ * first  time to the first accepted message on a fresh connection: one easy handle
+ *        with STARTTLS required (CURLUSESSL_ALL, the certificate verified against
+ *        CAFILE) and AUTH PLAIN with an initial response (CURLOPT_SASL_IR) sends FILE
+ *        once. Prints "conn=1 ms=T" on stdout, T the wall time of
+ *        curl_easy_perform() (QUIT comes later, at curl_easy_cleanup()).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +34,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+
+#include "bench_file.h"
 
 static const char *g_url;
 static const char *g_data;
@@ -39,30 +49,6 @@ struct xfer {
 	long sent;
 	pthread_t tid;
 };
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		char *b = realloc(buf, cap * 2);
-		if (!b)
-			free(buf);
-		buf = b;
-		cap *= 2;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
-}
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
@@ -230,10 +216,57 @@ static long run_multi(struct xfer *x, int nsess)
 	return sent;
 }
 
+/* ---- first ---- */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int run_first(char **argv)
+{
+	size_t len;
+	char *data = read_file(argv[6], &len);
+	if (!data || curl_global_init(CURL_GLOBAL_DEFAULT))
+		return 3;
+	g_url = argv[2];
+	g_data = data;
+	g_len = len;
+	g_rcpt = curl_slist_append(NULL, "<sink@example.org>");
+	struct xfer x = {0};
+	if (!g_rcpt || setup(&x) || curl_easy_setopt(x.e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) ||
+	    curl_easy_setopt(x.e, CURLOPT_CAINFO, argv[3]) ||
+	    curl_easy_setopt(x.e, CURLOPT_USERNAME, argv[4]) ||
+	    curl_easy_setopt(x.e, CURLOPT_PASSWORD, argv[5]) ||
+	    curl_easy_setopt(x.e, CURLOPT_LOGIN_OPTIONS, "AUTH=PLAIN") ||
+	    curl_easy_setopt(x.e, CURLOPT_SASL_IR, 1L)) {
+		fputs("curl setup failed\n", stderr);
+		return 3;
+	}
+	double t0 = now_ms();
+	CURLcode rc = curl_easy_perform(x.e);
+	double t1 = now_ms();
+	if (rc == CURLE_OK)
+		printf("conn=1 ms=%.1f\n", t1 - t0);
+	else
+		fprintf(stderr, "curl: %s\n", curl_easy_strerror(rc));
+	curl_easy_cleanup(x.e);
+	curl_slist_free_all(g_rcpt);
+	curl_global_cleanup();
+	free(data);
+	return rc == CURLE_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 7 && strcmp(argv[1], "first") == 0)
+		return run_first(argv);
 	if (argc != 6) {
-		fputs("usage: bench_curl easy|multi URL SESSIONS MESSAGES FILE\n", stderr);
+		fputs("usage: bench_curl easy|multi URL SESSIONS MESSAGES FILE\n"
+		      "       bench_curl first URL CAFILE USER PASSWORD FILE\n",
+		      stderr);
 		return 2;
 	}
 	int multi;
@@ -248,7 +281,7 @@ int main(int argc, char **argv)
 	long nmsg = atol(argv[4]);
 	if (nsess <= 0 || nmsg < nsess)
 		return 2;
-	char *data = slurp(argv[5], &g_len);
+	char *data = read_file(argv[5], &g_len);
 	if (!data || curl_global_init(CURL_GLOBAL_DEFAULT))
 		return 3;
 	g_data = data;

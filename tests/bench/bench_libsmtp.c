@@ -28,6 +28,8 @@
 
 #include <smtp.h>
 
+#include "bench_file.h"
+
 #define FROM "bench@example.org"
 #define TO "sink@example.org"
 
@@ -37,30 +39,6 @@ static size_t g_len;
 static int g_trace_path;
 static int g_no_chunking;
 static long g_bdat, g_data_cmds;
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		perror(path);
-		return NULL;
-	}
-	size_t cap = 1 << 16, n = 0;
-	char *buf = malloc(cap);
-	while (buf) {
-		n += fread(buf + n, 1, cap - n, f);
-		if (n < cap)
-			break;
-		char *b = realloc(buf, cap * 2);
-		if (!b)
-			free(buf);
-		buf = b;
-		cap *= 2;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
-}
 
 static void trace(void *ud, smtp_trace_dir dir, const char *line, size_t len)
 {
@@ -318,7 +296,7 @@ int main(int argc, char **argv)
 	long nmsg = atol(argv[4]);
 	if (nsess <= 0 || nmsg < nsess)
 		return 2;
-	char *data = slurp(argv[5], &g_len);
+	char *data = read_file(argv[5], &g_len);
 	if (!data)
 		return 3;
 	g_data = data;
