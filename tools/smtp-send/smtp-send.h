@@ -2,6 +2,7 @@
      main.c      the flow: options, account, content, session, report, exit status
      options.c   the command line of both personalities (smtp-send and sendmail)
      sendmail.c  sendmail's compatibility flags (-o.., -b.., -q, -B, -N ...)
+     values.c    option values (TLS mode, seconds, NOTIFY, RET) and the usage error
      config.c    accounts in the INI configuration file, its permission check
      settings.c  the command line over the account
      password.c  password sources: file, command (as msmtp's passwordeval), environment
@@ -110,6 +111,8 @@ size_t ss_utf8_len(const unsigned char *s, size_t n);
 /* options.c */
 int ss_options_parse(int argc, char **argv, struct ss_cmdline *c);
 void ss_options_free(struct ss_cmdline *c);
+
+/* values.c */
 /* sysexits.h status for a usage error: prints "prog: OPTION: REASON". */
 int ss_usage_error(const char *option, const char *reason);
 int ss_parse_tls(const char *option, const char *v, smtp_tls *mode);
