@@ -1,10 +1,11 @@
-/* The SMTP protocol engine, sans I/O (sans-IO: the layer below the session): the session feeds it the
-   server's bytes and the clock, and asks it for the bytes to send; it writes the
+/* The SMTP protocol engine, sans I/O (the layer below the session): the session
+   feeds it the server's bytes and the clock, and asks it for the bytes to send; it writes the
    reports. It never touches a socket. Files: engine.c (reply dispatch, connection
    phase, the byte interface), pending.c (commands written and the replies owed),
    auth.c (AUTH), transaction.c (the transaction state machine), envelope.c (MAIL and
    RCPT parameters, checks before MAIL), body_out.c (DATA blocks and BDAT chunks),
-   message.c (the message object). Calls go one way: engine -> auth, transaction;
+   message.h (the message object; its public setters are in
+   lib/session/message_setters.c). Calls go one way: engine -> auth, transaction;
    transaction -> envelope, body_out; all of them -> pending. */
 #ifndef SMTPI_ENGINE_H
 #define SMTPI_ENGINE_H

@@ -268,3 +268,31 @@ char *smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message 
 	}
 	return line;
 }
+
+int smtpi_message_wants_dsn(const smtp_message *m)
+{
+	if (m->dsn_ret || m->envid)
+		return 1;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		if (m->notify[i] || m->orcpt[i])
+			return 1;
+	return 0;
+}
+
+int smtpi_message_needs_utf8(const smtp_message *m)
+{
+	if (m->header_utf8 || m->smtputf8)
+		return 1;
+	unsigned all = m->from_flags;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		all |= m->rcpt_flags[i];
+	return (all & SMTPI_ADDR_UTF8_LOCAL) != 0;
+}
+
+int smtpi_message_has_utf8_domain(const smtp_message *m)
+{
+	unsigned all = m->from_flags;
+	for (size_t i = 0; i < m->nrcpts; i++)
+		all |= m->rcpt_flags[i];
+	return (all & SMTPI_ADDR_UTF8_DOMAIN) != 0;
+}

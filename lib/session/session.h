@@ -3,7 +3,7 @@
    (smtp_session_set_url), drive.c (the one nonblocking path: where protocol meets
    I/O), blocking.c (the blocking calls, a poll() loop over drive.c), commands.c
    (smtp_command and friends), session_events.c (fd, events, timeout, state, the
-   message callback). Calls go one way: blocking, commands -> drive -> engine, net;
+   message callback), message_setters.c (the public smtp_message_* setters). Calls go one way: blocking, commands -> drive -> engine, net;
    tls_options, url -> session.c. */
 #ifndef SMTPI_SESSION_H
 #define SMTPI_SESSION_H

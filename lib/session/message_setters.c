@@ -1,4 +1,5 @@
-/* Messages: envelope and content setters. */
+/* The public message object: envelope and content setters (the struct is the
+   engine's, lib/engine/message.h). */
 #include "engine/message.h"
 
 #include <stdlib.h>
@@ -188,16 +189,6 @@ int smtp_message_set_smtputf8(smtp_message *m, int on)
 	return 0;
 }
 
-int smtpi_message_wants_dsn(const smtp_message *m)
-{
-	if (m->dsn_ret || m->envid)
-		return 1;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		if (m->notify[i] || m->orcpt[i])
-			return 1;
-	return 0;
-}
-
 int smtp_message_set_data(smtp_message *m, const void *data, size_t len)
 {
 	if (!m || (!data && len))
@@ -237,20 +228,3 @@ const smtp_report *smtp_message_report(const smtp_message *m)
 	return m ? &m->report : NULL;
 }
 
-int smtpi_message_needs_utf8(const smtp_message *m)
-{
-	if (m->header_utf8 || m->smtputf8)
-		return 1;
-	unsigned all = m->from_flags;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		all |= m->rcpt_flags[i];
-	return (all & SMTPI_ADDR_UTF8_LOCAL) != 0;
-}
-
-int smtpi_message_has_utf8_domain(const smtp_message *m)
-{
-	unsigned all = m->from_flags;
-	for (size_t i = 0; i < m->nrcpts; i++)
-		all |= m->rcpt_flags[i];
-	return (all & SMTPI_ADDR_UTF8_DOMAIN) != 0;
-}
