@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
+#include "wire/text.h"
 
 /* Room before a BDAT chunk for its command line: "BDAT 67108864 LAST\r\n". */
 #define BDAT_HEADER 40
@@ -16,6 +17,13 @@ void smtpi_body_start(struct smtpi_engine *e, smtp_message *m)
 		flags |= m->body_type == SMTP_BODY_BINARYMIME ? SMTPI_BODY_BINARY : 0;
 	else
 		flags |= SMTPI_BODY_DOTSTUFF;
+	/* in-memory content scanned at submit: CRLF only, lines checked, so its runs
+	   go out whole (one copy, no octet by octet) */
+	if (m->data && !m->facts.bare) {
+		flags |= SMTPI_BODY_CANONICAL;
+		if (!m->facts.dot_line)
+			flags |= SMTPI_BODY_DOTFREE;
+	}
 	smtpi_body_init(&e->enc, flags);
 	m->data_off = 0;
 	m->reader_done = 0;
@@ -186,14 +194,8 @@ static int bdat_chunk(struct smtpi_engine *e, smtp_message *m, const char **why)
 			break; /* the room left is too small for the next line end */
 	}
 	char header[BDAT_HEADER];
-	size_t h = 5;
 	memcpy(header, "BDAT ", 5);
-	char digits[24];
-	size_t nd = 0;
-	for (size_t v = n; nd == 0 || v; v /= 10)
-		digits[nd++] = (char)('0' + v % 10);
-	while (nd)
-		header[h++] = digits[--nd];
+	size_t h = 5 + smtpi_fmt_u64(header + 5, n);
 	if (last) {
 		memcpy(header + h, " LAST", 5);
 		h += 5;

@@ -6,58 +6,26 @@
 #include <string.h>
 
 #include "wire/address.h"
-
-/* RFC 5321 4.5.3.1.6: a line (ended by LF, or a lone CR) over 998 octets. */
-static int long_line(const unsigned char *p, size_t len)
-{
-	const unsigned char *end = p + len;
-	while (p < end) {
-		const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = (size_t)((nl ? nl : end) - p);
-		if (n > SMTPI_BODY_MAX_LINE) {
-			size_t run = 0;
-			for (size_t i = 0; i < n; i++) {
-				run = p[i] == '\r' ? 0 : run + 1;
-				if (run > SMTPI_BODY_MAX_LINE)
-					return 1;
-			}
-		}
-		p = nl ? nl + 1 : end;
-	}
-	return 0;
-}
-
-/* The header block: everything before the first empty line (RFC 5322 2.1). */
-static size_t header_length(const unsigned char *p, size_t len)
-{
-	if (len && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n')))
-		return 0;
-	const unsigned char *s = p, *end = p + len;
-	while ((s = memchr(s, '\n', (size_t)(end - s))) != NULL) {
-		s++;
-		if (s < end && (*s == '\n' || (*s == '\r' && s + 1 < end && s[1] == '\n')))
-			return (size_t)(s - p);
-	}
-	return len;
-}
+#include "wire/text.h"
 
 int smtpi_envelope_scan(smtp_message *m)
 {
+	memset(&m->facts, 0, sizeof m->facts);
 	m->eight_bit = 0;
 	m->header_utf8 = 0;
 	if (!m->data)
 		return 0;
-	int nul;
-	smtpi_body_scan(m->data, m->data_len, &m->eight_bit, &nul);
-	if (m->eight_bit) {
-		int hnul;
-		smtpi_body_scan(m->data, header_length(m->data, m->data_len), &m->header_utf8, &hnul);
-	}
-	/* RFC 5322 2.3 / RFC 6152 2: text never carries NUL; only binary content may */
-	if (nul && m->body_type != SMTP_BODY_BINARYMIME)
+	smtpi_body_facts(m->data, m->data_len, &m->facts);
+	m->eight_bit = m->facts.eight_bit;
+	m->header_utf8 = m->facts.header_8bit;
+	if (m->body_type == SMTP_BODY_BINARYMIME)
+		return 0;
+	/* RFC 5322 2.3 / RFC 6152 2: text never carries NUL; only binary content may.
+	   RFC 5321 4.5.3.1.6: a line over 998 octets (a bare CR or LF ends one too, as
+	   the encoder makes it; such content is checked as it is encoded). */
+	if (m->facts.nul)
 		return SMTP_EINVAL;
-	if (m->body_type != SMTP_BODY_BINARYMIME && !m->long_lines &&
-	    long_line(m->data, m->data_len))
+	if (!m->long_lines && m->facts.long_line)
 		return SMTP_EINVAL;
 	return 0;
 }
@@ -66,11 +34,9 @@ void smtpi_envelope_clear(smtp_message *m)
 {
 	free(m->wire_from);
 	m->wire_from = NULL;
-	if (m->wire_rcpts) {
-		for (size_t i = 0; i < m->nrcpts; i++)
-			free(m->wire_rcpts[i]);
-		free(m->wire_rcpts);
-		m->wire_rcpts = NULL;
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		free(m->rcpt[i].wire);
+		m->rcpt[i].wire = NULL;
 	}
 }
 
@@ -89,10 +55,8 @@ static int convert_addresses(const struct smtpi_engine *e, smtp_message *m, cons
 	if (!smtpi_message_has_utf8_domain(m) || (e->capa.flags & SMTPI_CAPA_SMTPUTF8))
 		return 0;
 	int rc = to_wire(e, m->from, m->from_flags, &m->wire_from, why);
-	if (!rc && !(m->wire_rcpts = calloc(m->nrcpts, sizeof *m->wire_rcpts)))
-		rc = SMTP_ENOMEM;
 	for (size_t i = 0; !rc && i < m->nrcpts; i++)
-		rc = to_wire(e, m->rcpts[i], m->rcpt_flags[i], &m->wire_rcpts[i], why);
+		rc = to_wire(e, m->rcpt[i].addr, m->rcpt[i].flags, &m->rcpt[i].wire, why);
 	if (rc)
 		smtpi_envelope_clear(m);
 	return rc;
@@ -190,62 +154,88 @@ int smtpi_envelope_use_bdat(const struct smtpi_engine *e, const smtp_message *m)
 	       (!e->cfg->chunking_off && (e->capa.flags & SMTPI_CAPA_CHUNKING));
 }
 
-/* Appends " KEY=value" to the line being built. */
-static void param(char *line, size_t cap, const char *key, const char *value)
+/* A command line under construction, bounded: RFC 5321 4.5.3.1.4 allows 512
+   octets and extension parameters a few hundred more (RFC 1869 4.1.2); what the
+   checked addresses and parameters can make fits (SMTPI_ENVELOPE_LINE_MAX). */
+struct line {
+	char *p;
+	size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t n)
 {
-	size_t n = strlen(line);
-	snprintf(line + n, cap - n, " %s%s%s", key, value ? "=" : "", value ? value : "");
+	memcpy(l->p + l->n, s, n);
+	l->n += n;
 }
 
-char *smtpi_envelope_mail_line(const struct smtpi_engine *e, const smtp_message *m)
+static void puts_(struct line *l, const char *s)
 {
+	put(l, s, strlen(s));
+}
+
+/* Appends " KEY=value" (or " KEY" when value is NULL). */
+static void param(struct line *l, const char *key, const char *value)
+{
+	put(l, " ", 1);
+	puts_(l, key);
+	if (value) {
+		put(l, "=", 1);
+		puts_(l, value);
+	}
+}
+
+/* RFC 3461 4: an xtext parameter value. */
+static void param_xtext(struct line *l, const char *key, const char *prefix, const char *v)
+{
+	put(l, " ", 1);
+	puts_(l, key);
+	put(l, "=", 1);
+	puts_(l, prefix);
+	l->n += smtpi_xtext_encode(v, strlen(v), l->p + l->n, SMTPI_ENVELOPE_LINE_MAX - l->n);
+}
+
+size_t smtpi_envelope_mail_line(const struct smtpi_engine *e, const smtp_message *m, char *dst)
+{
+	struct line l = {dst, 0};
 	const char *from = m->wire_from ? m->wire_from : m->from;
-	size_t cap = strlen(from) + 512;
-	char *line = malloc(cap);
-	if (!line)
-		return NULL;
 	unsigned f = e->capa.flags;
-	snprintf(line, cap, "MAIL FROM:<%s>", from);
-	char num[24];
+	puts_(&l, "MAIL FROM:<");
+	puts_(&l, from);
+	put(&l, ">", 1);
 	if ((f & SMTPI_CAPA_SIZE) && known_size(m)) {
-		snprintf(num, sizeof num, "%llu", (unsigned long long)known_size(m));
-		param(line, cap, "SIZE", num);
+		puts_(&l, " SIZE=");
+		l.n += smtpi_fmt_u64(l.p + l.n, known_size(m));
 	}
 	const char *body = body_param(e, m);
 	if (body)
-		param(line, cap, "BODY", body);
+		param(&l, "BODY", body);
 	if ((f & SMTPI_CAPA_SMTPUTF8) &&
 	    (smtpi_message_needs_utf8(m) || smtpi_message_has_utf8_domain(m)))
-		param(line, cap, "SMTPUTF8", NULL);
+		param(&l, "SMTPUTF8", NULL);
 	if (f & SMTPI_CAPA_DSN) {
 		if (m->dsn_ret)
-			param(line, cap, "RET", m->dsn_ret == SMTP_DSN_RET_FULL ? "FULL" : "HDRS");
-		if (m->envid) {
-			char x[320];
-			smtpi_xtext_encode(m->envid, strlen(m->envid), x, sizeof x);
-			param(line, cap, "ENVID", x);
-		}
+			param(&l, "RET", m->dsn_ret == SMTP_DSN_RET_FULL ? "FULL" : "HDRS");
+		if (m->envid)
+			param_xtext(&l, "ENVID", "", m->envid);
 	}
 	if (m->requiretls)
-		param(line, cap, "REQUIRETLS", NULL);
-	return line;
+		param(&l, "REQUIRETLS", NULL);
+	return l.n;
 }
 
-char *smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message *m, size_t i)
+size_t smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message *m, size_t i,
+				char *dst)
 {
-	const char *to = m->wire_rcpts && m->wire_rcpts[i] ? m->wire_rcpts[i] : m->rcpts[i];
-	const char *orcpt = m->orcpt[i];
-	size_t cap = strlen(to) + (orcpt ? 3 * strlen(orcpt) : 0) + 128;
-	char *line = malloc(cap);
-	if (!line)
-		return NULL;
-	snprintf(line, cap, "RCPT TO:<%s>", to);
+	struct line l = {dst, 0};
+	const char *to = m->rcpt[i].wire ? m->rcpt[i].wire : m->rcpt[i].addr;
+	puts_(&l, "RCPT TO:<");
+	puts_(&l, to);
+	put(&l, ">", 1);
 	if (!(e->capa.flags & SMTPI_CAPA_DSN))
-		return line;
-	unsigned n = m->notify[i];
+		return l.n;
+	unsigned n = m->rcpt[i].notify;
 	if (n) {
 		/* RFC 3461 4.1 */
-		char v[40] = "";
 		static const struct {
 			unsigned bit;
 			const char *name;
@@ -253,20 +243,19 @@ char *smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message 
 			     {SMTP_NOTIFY_SUCCESS, "SUCCESS"},
 			     {SMTP_NOTIFY_FAILURE, "FAILURE"},
 			     {SMTP_NOTIFY_DELAY, "DELAY"}};
+		puts_(&l, " NOTIFY=");
+		const char *sep = "";
 		for (size_t k = 0; k < 4; k++)
 			if (n & names[k].bit) {
-				size_t l = strlen(v);
-				snprintf(v + l, sizeof v - l, "%s%s", l ? "," : "", names[k].name);
+				puts_(&l, sep);
+				puts_(&l, names[k].name);
+				sep = ",";
 			}
-		param(line, cap, "NOTIFY", v);
 	}
-	if (orcpt) {
-		/* RFC 3461 4.2: ORCPT=rfc822;xtext */
-		size_t len = strlen(line);
-		int w = snprintf(line + len, cap - len, " ORCPT=rfc822;");
-		smtpi_xtext_encode(orcpt, strlen(orcpt), line + len + (size_t)w, cap - len - (size_t)w);
-	}
-	return line;
+	/* RFC 3461 4.2: ORCPT=rfc822;xtext */
+	if (m->rcpt[i].orcpt)
+		param_xtext(&l, "ORCPT", "rfc822;", m->rcpt[i].orcpt);
+	return l.n;
 }
 
 int smtpi_message_wants_dsn(const smtp_message *m)
@@ -274,7 +263,7 @@ int smtpi_message_wants_dsn(const smtp_message *m)
 	if (m->dsn_ret || m->envid)
 		return 1;
 	for (size_t i = 0; i < m->nrcpts; i++)
-		if (m->notify[i] || m->orcpt[i])
+		if (m->rcpt[i].notify || m->rcpt[i].orcpt)
 			return 1;
 	return 0;
 }
@@ -285,7 +274,7 @@ int smtpi_message_needs_utf8(const smtp_message *m)
 		return 1;
 	unsigned all = m->from_flags;
 	for (size_t i = 0; i < m->nrcpts; i++)
-		all |= m->rcpt_flags[i];
+		all |= m->rcpt[i].flags;
 	return (all & SMTPI_ADDR_UTF8_LOCAL) != 0;
 }
 
@@ -293,6 +282,6 @@ int smtpi_message_has_utf8_domain(const smtp_message *m)
 {
 	unsigned all = m->from_flags;
 	for (size_t i = 0; i < m->nrcpts; i++)
-		all |= m->rcpt_flags[i];
+		all |= m->rcpt[i].flags;
 	return (all & SMTPI_ADDR_UTF8_DOMAIN) != 0;
 }

@@ -18,9 +18,14 @@ int smtpi_envelope_scan(smtp_message *m);
 int smtpi_envelope_check(struct smtpi_engine *e, smtp_message *m, char *why, size_t why_len);
 /* Whether this transaction sends BDAT chunks. */
 int smtpi_envelope_use_bdat(const struct smtpi_engine *e, const smtp_message *m);
-/* The MAIL and RCPT command lines (without CRLF), new memory, or NULL. */
-char *smtpi_envelope_mail_line(const struct smtpi_engine *e, const smtp_message *m);
-char *smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message *m, size_t i);
+/* Room for a MAIL or RCPT line: a 320-octet address, an ORCPT address xtext-encoded
+   (3 octets each at most), ENVID's 100 characters likewise, and the keywords. */
+#define SMTPI_ENVELOPE_LINE_MAX 2048
+/* Writes the MAIL or RCPT command line (without CRLF) at dst (room for
+   SMTPI_ENVELOPE_LINE_MAX octets); returns its length. */
+size_t smtpi_envelope_mail_line(const struct smtpi_engine *e, const smtp_message *m, char *dst);
+size_t smtpi_envelope_rcpt_line(const struct smtpi_engine *e, const smtp_message *m, size_t i,
+				char *dst);
 /* Frees the A-label copies. */
 void smtpi_envelope_clear(smtp_message *m);
 

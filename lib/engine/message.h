@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "report/report.h"
+#include "wire/arena.h"
+#include "wire/body.h"
 #include "smtp.h"
 
 /* A transaction (RFC 5321 3.3) as one explicit state object: its state says what
@@ -46,11 +48,22 @@ struct smtpi_tx {
 	uint64_t seq;               /* submission order, for resuming RCPTMAX parts */
 };
 
+/* One recipient. addr and orcpt live in the message's arena. */
+struct smtpi_rcpt {
+	const char *addr;
+	const char *orcpt;          /* RFC 3461 ORCPT address, or NULL */
+	char *wire;                 /* the A-label form when the server lacks SMTPUTF8, or
+				       NULL (the address goes as given) */
+	unsigned flags;             /* SMTPI_ADDR_* */
+	unsigned notify;            /* SMTP_NOTIFY_*, 0 = the server's default */
+};
+
 struct smtp_message {
 	char *from;
 	unsigned from_flags;        /* SMTPI_ADDR_* of the reverse path */
-	char **rcpts;
-	unsigned *rcpt_flags;
+	struct smtpi_arena strings; /* the recipients and their addresses: added, never
+				       replaced, so one chunk serves a usual message */
+	struct smtpi_rcpt *rcpt;
 	size_t nrcpts, rcpt_cap;
 	const unsigned char *data;
 	size_t data_len;
@@ -63,11 +76,9 @@ struct smtp_message {
 	smtp_dsn_ret dsn_ret;
 	char *envid;
 	int dsn_required;
-	unsigned *notify;           /* per recipient, 0 = default */
-	char **orcpt;               /* per recipient, NULL = none */
 	int requiretls;
-	char *wire_from;            /* A-label forms when the server lacks SMTPUTF8, */
-	char **wire_rcpts;          /* else NULL (the addresses go as given) */
+	char *wire_from;            /* the A-label form when the server lacks SMTPUTF8 */
+	struct smtpi_body_facts facts; /* in-memory content, scanned at submit */
 	int header_utf8;            /* in-memory content: 8-bit octets in the header block */
 	int smtputf8;               /* the caller declared the content needs SMTPUTF8 */
 	struct smtp_report report;

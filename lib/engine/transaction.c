@@ -99,10 +99,12 @@ int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
 	if (rc)
 		return rc;
 	smtpi_report_reset(&m->report);
-	if (smtpi_report_begin(&m->report, m->rcpts, m->nrcpts)) {
+	if (smtpi_report_begin(&m->report, m->nrcpts)) {
 		smtpi_report_reset(&m->report);
 		return SMTP_ENOMEM;
 	}
+	for (size_t i = 0; i < m->nrcpts; i++)
+		m->report.rcpts[i].address = m->rcpt[i].addr;
 	memset(&m->tx, 0, sizeof m->tx);
 	m->tx.state = SMTPI_TX_QUEUED;
 	m->tx.seq = ++e->seq;
@@ -167,11 +169,8 @@ static int start(struct smtpi_engine *e, smtp_message *m, int pipelining)
 	size_t max = e->capa.rcptmax;
 	t->end = t->first + (max && left > max ? max : left);
 	t->bdat = smtpi_envelope_use_bdat(e, m);
-	char *line = smtpi_envelope_mail_line(e, m);
-	if (!line)
-		return SMTP_ENOMEM;
-	int rc = send_line(e, SMTPI_CMD_MAIL, m, 0, line, strlen(line));
-	free(line);
+	char line[SMTPI_ENVELOPE_LINE_MAX];
+	int rc = send_line(e, SMTPI_CMD_MAIL, m, 0, line, smtpi_envelope_mail_line(e, m, line));
 	e->mails++;
 	e->tx_clean = 0;
 	e->open_seq = t->seq;
@@ -182,12 +181,8 @@ static int start(struct smtpi_engine *e, smtp_message *m, int pipelining)
 static int send_rcpt(struct smtpi_engine *e, smtp_message *m)
 {
 	size_t i = m->tx.first + m->tx.rcpt_written++;
-	char *line = smtpi_envelope_rcpt_line(e, m, i);
-	if (!line)
-		return SMTP_ENOMEM;
-	int rc = send_line(e, SMTPI_CMD_RCPT, m, i, line, strlen(line));
-	free(line);
-	return rc;
+	char line[SMTPI_ENVELOPE_LINE_MAX];
+	return send_line(e, SMTPI_CMD_RCPT, m, i, line, smtpi_envelope_rcpt_line(e, m, i, line));
 }
 
 /* After the RCPTs: DATA, whose 354 the content waits for, or BDAT chunks, which
@@ -453,9 +448,9 @@ static const char *step_arg(const smtp_message *m, const struct smtpi_pending *p
 	case SMTPI_CMD_MAIL:
 		return m->from;
 	case SMTPI_CMD_RCPT:
-		return m->rcpts[p->idx];
+		return m->rcpt[p->idx].addr;
 	case SMTPI_CMD_END:
-		return lmtp && p->idx < m->nrcpts ? m->rcpts[p->idx] : NULL;
+		return lmtp && p->idx < m->nrcpts ? m->rcpt[p->idx].addr : NULL;
 	default:
 		return NULL;
 	}

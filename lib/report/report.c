@@ -69,7 +69,7 @@ void smtpi_report_free(struct smtp_report *r)
 	memset(r, 0, sizeof *r);
 }
 
-int smtpi_report_begin(struct smtp_report *r, char *const *addrs, size_t n)
+int smtpi_report_begin(struct smtp_report *r, size_t n)
 {
 	if (!r->arena.head)
 		r->arena.first_size = ARENA_BASE + n * ARENA_PER_RCPT;
@@ -77,9 +77,6 @@ int smtpi_report_begin(struct smtp_report *r, char *const *addrs, size_t n)
 	if (!r->rcpts)
 		return SMTP_ENOMEM;
 	memset(r->rcpts, 0, (n ? n : 1) * sizeof *r->rcpts);
-	for (size_t i = 0; i < n; i++)
-		if (!(r->rcpts[i].address = smtpi_arena_strndup(&r->arena, addrs[i], strlen(addrs[i]))))
-			return SMTP_ENOMEM;
 	r->nrcpts = n;
 	return 0;
 }

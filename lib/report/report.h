@@ -108,9 +108,10 @@ void smtpi_report_init(struct smtp_report *r);
 void smtpi_report_reset(struct smtp_report *r);
 /* Frees what the report holds. */
 void smtpi_report_free(struct smtp_report *r);
-/* Prepares the recipient table: n recipients with these addresses (copied), all
-   pending. Returns 0 or SMTP_ENOMEM. */
-int smtpi_report_begin(struct smtp_report *r, char *const *addrs, size_t n);
+/* Prepares the recipient table: n recipients, all pending, whose addresses the
+   caller sets (rcpts[i].address: not copied, it must outlive the report, as the
+   message's own recipients do). Returns 0 or SMTP_ENOMEM. */
+int smtpi_report_begin(struct smtp_report *r, size_t n);
 /* Makes the report share the connection log l (once; later calls keep the first),
    which is frozen from now on. */
 void smtpi_report_attach(struct smtp_report *r, struct smtpi_connlog *l);

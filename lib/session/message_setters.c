@@ -7,11 +7,16 @@
 
 #include "wire/address.h"
 
+/* The first chunk of a message's recipient arena: a handful of recipients. */
+#define STRINGS_FIRST 512
+
 smtp_message *smtp_message_new(void)
 {
 	smtp_message *m = calloc(1, sizeof(smtp_message));
-	if (m)
+	if (m) {
 		smtpi_report_init(&m->report);
+		smtpi_arena_init(&m->strings, STRINGS_FIRST);
+	}
 	return m;
 }
 
@@ -20,14 +25,7 @@ void smtp_message_free(smtp_message *m)
 	if (!m)
 		return;
 	free(m->from);
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		free(m->rcpts[i]);
-		free(m->orcpt[i]);
-	}
-	free(m->rcpts);
-	free(m->rcpt_flags);
-	free(m->notify);
-	free(m->orcpt);
+	smtpi_arena_free(&m->strings);
 	free(m->envid);
 	smtpi_report_free(&m->report);
 	free(m);
@@ -38,54 +36,46 @@ static int busy(const smtp_message *m)
 	return m->tx.state != SMTPI_TX_IDLE;
 }
 
-/* Checks a mailbox and returns a copy without angle brackets. */
-static int copy_mailbox(const char *mailbox, int allow_null, char **out, unsigned *flags)
+/* Checks a mailbox; *start and *len frame it without angle brackets. */
+static int check_mailbox(const char *mailbox, int allow_null, unsigned *flags, size_t *start,
+			 size_t *len)
 {
 	if (!mailbox)
 		return SMTP_EINVAL;
-	size_t start, len;
-	int rc = smtpi_address_check(mailbox, allow_null, flags, &start, &len, NULL);
-	if (rc)
-		return rc;
-	*out = strndup(mailbox + start, len);
-	return *out ? 0 : SMTP_ENOMEM;
+	return smtpi_address_check(mailbox, allow_null, flags, start, len, NULL);
 }
 
 int smtp_message_set_from(smtp_message *m, const char *mailbox)
 {
 	if (!m || busy(m))
 		return m ? SMTP_ESTATE : SMTP_EINVAL;
-	char *copy;
+	size_t start, len;
 	unsigned flags;
-	int rc = copy_mailbox(mailbox, 1, &copy, &flags);
+	int rc = check_mailbox(mailbox, 1, &flags, &start, &len);
 	if (rc)
 		return rc;
+	char *copy = strndup(mailbox + start, len);
+	if (!copy)
+		return SMTP_ENOMEM;
 	free(m->from);
 	m->from = copy;
 	m->from_flags = flags;
 	return 0;
 }
 
-/* Grows the per-recipient arrays to hold n more. */
+/* Room for one more recipient; the old table stays in the arena (doubling keeps the
+   waste below the table's size). */
 static int grow_rcpts(smtp_message *m)
 {
 	if (m->nrcpts < m->rcpt_cap)
 		return 0;
 	size_t cap = m->rcpt_cap ? m->rcpt_cap * 2 : 4;
-	char **r = realloc(m->rcpts, cap * sizeof *r);
-	if (r)
-		m->rcpts = r;
-	unsigned *f = r ? realloc(m->rcpt_flags, cap * sizeof *f) : NULL;
-	if (f)
-		m->rcpt_flags = f;
-	unsigned *n = f ? realloc(m->notify, cap * sizeof *n) : NULL;
-	if (n)
-		m->notify = n;
-	char **o = n ? realloc(m->orcpt, cap * sizeof *o) : NULL;
-	if (o)
-		m->orcpt = o;
-	if (!o)
+	struct smtpi_rcpt *r = smtpi_arena_alloc(&m->strings, cap * sizeof *r);
+	if (!r)
 		return SMTP_ENOMEM;
+	if (m->nrcpts)
+		memcpy(r, m->rcpt, m->nrcpts * sizeof *r);
+	m->rcpt = r;
 	m->rcpt_cap = cap;
 	return 0;
 }
@@ -105,24 +95,23 @@ int smtp_message_add_rcpt_dsn(smtp_message *m, const char *mailbox, unsigned not
 		return m ? SMTP_ESTATE : SMTP_EINVAL;
 	if (!notify_ok(notify))
 		return SMTP_EINVAL;
-	char *copy, *ocopy = NULL;
+	size_t start, len, ostart = 0, olen = 0;
 	unsigned flags, oflags;
-	int rc = copy_mailbox(mailbox, 0, &copy, &flags);
+	int rc = check_mailbox(mailbox, 0, &flags, &start, &len);
+	if (!rc && orcpt)
+		rc = check_mailbox(orcpt, 0, &oflags, &ostart, &olen);
 	if (rc)
 		return rc;
-	if (orcpt && (rc = copy_mailbox(orcpt, 0, &ocopy, &oflags)) != 0) {
-		free(copy);
-		return rc;
-	}
-	if (grow_rcpts(m)) {
-		free(copy);
-		free(ocopy);
+	if (grow_rcpts(m))
 		return SMTP_ENOMEM;
-	}
-	m->rcpts[m->nrcpts] = copy;
-	m->rcpt_flags[m->nrcpts] = flags;
-	m->notify[m->nrcpts] = notify;
-	m->orcpt[m->nrcpts] = ocopy;
+	struct smtpi_rcpt *r = &m->rcpt[m->nrcpts];
+	memset(r, 0, sizeof *r);
+	r->addr = smtpi_arena_strndup(&m->strings, mailbox + start, len);
+	r->orcpt = orcpt ? smtpi_arena_strndup(&m->strings, orcpt + ostart, olen) : NULL;
+	if (!r->addr || (orcpt && !r->orcpt))
+		return SMTP_ENOMEM;
+	r->flags = flags;
+	r->notify = notify;
 	m->nrcpts++;
 	return 0;
 }

@@ -9,7 +9,21 @@
 enum smtpi_body_flag {
 	SMTPI_BODY_DOTSTUFF = 1u << 0,   /* DATA: double a leading '.', end with ".\r\n" */
 	SMTPI_BODY_LONG_LINES = 1u << 1, /* allow lines over 998 octets */
-	SMTPI_BODY_BINARY = 1u << 2      /* BDAT + BINARYMIME: bytes go out untouched */
+	SMTPI_BODY_BINARY = 1u << 2,     /* BDAT + BINARYMIME: bytes go out untouched */
+	SMTPI_BODY_CANONICAL = 1u << 3,  /* the input is known (smtpi_body_facts) to end its
+					    lines with CRLF only and to fit the line limit:
+					    runs are copied whole, octets are not tracked */
+	SMTPI_BODY_DOTFREE = 1u << 4     /* with CANONICAL: no line begins with '.' */
+};
+
+/* What one pass over in-memory content finds, before MAIL. */
+struct smtpi_body_facts {
+	int eight_bit;      /* an octet >= 0x80 */
+	int nul;            /* a NUL octet */
+	int header_8bit;    /* an octet >= 0x80 before the first empty line */
+	int bare;           /* a bare CR or LF (a line end that is not CRLF) */
+	int long_line;      /* a line over SMTPI_BODY_MAX_LINE octets (CRLF excluded) */
+	int dot_line;       /* a line begins with '.' */
 };
 
 /* Longest line, CRLF excluded (RFC 5321 4.5.3.1.6). */
@@ -23,17 +37,19 @@ struct smtpi_body {
 	int pending_cr;     /* the last input byte was a CR whose LF has not been seen */
 	size_t line_len;    /* octets of the current line so far */
 	int in_header;      /* no empty line seen yet: the input is in the header block */
-	int header_8bit;    /* an octet >= 0x80 was seen in the header block */
-	int eight_bit;      /* an octet >= 0x80 was seen */
-	int nul;            /* a NUL octet was seen */
+	int header_8bit;    /* an octet >= 0x80 was seen in the header block (not tracked
+			       for CANONICAL input, whose facts are known) */
+	int eight_bit;      /* an octet >= 0x80 was seen (likewise) */
+	int nul;            /* a NUL octet was seen (likewise) */
 	uint64_t in_bytes;  /* input octets consumed */
 	uint64_t out_bytes; /* output octets produced */
 };
 
 void smtpi_body_init(struct smtpi_body *b, unsigned flags);
 
-/* Whether p[0..n) holds octets >= 0x80, and NUL octets (a word at a time). */
-void smtpi_body_scan(const unsigned char *p, size_t n, int *eight_bit, int *nul);
+/* Scans p[0..n) once: see struct smtpi_body_facts. Line ends are found with memchr
+   and the octet classes a block at a time. */
+void smtpi_body_facts(const unsigned char *p, size_t n, struct smtpi_body_facts *f);
 
 /* Encodes src into dst: lone LF and lone CR become CRLF; with DOTSTUFF a '.' that
    begins a line is doubled. Stops when src is used up or dst is nearly full; sets

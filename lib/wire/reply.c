@@ -1,7 +1,6 @@
 /* Incremental SMTP reply parser: see reply.h. */
 #include "wire/reply.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "smtp.h"
@@ -30,6 +29,7 @@ void smtpi_reply_init(struct smtpi_reply_parser *p)
 	p->reply.enh_class = 0;
 	p->reply.enh_subject = 0;
 	p->reply.enh_detail = 0;
+	p->reply.enh_text[0] = '\0';
 	p->reply.nlines = 0;
 	p->reply.text_len = 0;
 	p->reply.text[0] = '\0';
@@ -50,11 +50,38 @@ static void enh_put(struct smtpi_reply_parser *p, unsigned char c)
 	p->reply.text_len++;
 }
 
+/* v (0 to 999) in decimal at dst; returns the digits written. */
+static size_t small_digits(char *dst, int v)
+{
+	size_t n = 0;
+	if (v >= 100)
+		dst[n++] = (char)('0' + v / 100);
+	if (v >= 10)
+		dst[n++] = (char)('0' + v / 10 % 10);
+	dst[n++] = (char)('0' + v % 10);
+	return n;
+}
+
+/* "C.S.D" (RFC 3463 2: class 2, 4 or 5, subject and detail 1 to 3 digits). */
+static void enhanced_text(struct smtpi_reply *r)
+{
+	size_t n = 0;
+	if (r->enh_class) {
+		n = small_digits(r->enh_text, r->enh_class);
+		r->enh_text[n++] = '.';
+		n += small_digits(r->enh_text + n, r->enh_subject);
+		r->enh_text[n++] = '.';
+		n += small_digits(r->enh_text + n, r->enh_detail);
+	}
+	r->enh_text[n] = '\0';
+}
+
 static int end_line(struct smtpi_reply_parser *p)
 {
 	p->reply.nlines++;
 	if (p->last) {
 		p->reply.text[p->reply.text_len] = '\0';
+		enhanced_text(&p->reply);
 		p->state = ST_DONE;
 		return SMTPI_REPLY_DONE;
 	}
@@ -243,6 +270,87 @@ static size_t plain_run(const char *s, size_t n)
 	return n;
 }
 
+/* Digits s[0..n), n 1 to 3: their value, or -1. */
+static int small_number(const char *s, size_t n)
+{
+	int v = 0;
+	if (n < 1 || n > 3)
+		return -1;
+	for (size_t k = 0; k < n; k++) {
+		if (!is_digit((unsigned char)s[k]))
+			return -1;
+		v = v * 10 + (s[k] - '0');
+	}
+	return v;
+}
+
+/* The length of an enhanced code at the start of text t[0..n) for a reply of class
+   cls (RFC 3463 2, RFC 2034 4: class.subject.detail, then a space or the line's end),
+   its parts in *subject and *detail, or 0 when the text does not open with one. */
+static size_t enhanced_prefix(const char *t, size_t n, int cls, int *subject, int *detail)
+{
+	if (n < 5 || t[0] != '0' + cls || t[1] != '.')
+		return 0;
+	const char *d1 = memchr(t + 2, '.', n - 2 < 4 ? n - 2 : 4);
+	if (!d1)
+		return 0;
+	size_t at = (size_t)(d1 - t) + 1, end = at;
+	while (end < n && end - at < 4 && is_digit((unsigned char)t[end]))
+		end++;
+	if ((end < n && t[end] != ' ') || (*subject = small_number(t + 2, (size_t)(d1 - t) - 2)) < 0 ||
+	    (*detail = small_number(t + at, end - at)) < 0)
+		return 0;
+	return end;
+}
+
+/* One whole line at the start of a line, when it holds nothing unusual: CRLF at its
+   end and nowhere else, no NUL. Returns 1 when it was taken (rc set), 0 to leave it to
+   the octet-by-octet machine, which also reports every error at its octet. */
+static int whole_line(struct smtpi_reply_parser *p, const char *line, size_t n, int *rc)
+{
+	if (n < 5 || n > SMTPI_REPLY_MAX_LINE || line[n - 2] != '\r' || !is_digit((unsigned char)line[0]) ||
+	    !is_digit((unsigned char)line[1]) || !is_digit((unsigned char)line[2]))
+		return 0;
+	int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	char sep = line[3];
+	if (code < 200 || code > 559 || line[1] > '5' || (p->reply.nlines && code != p->reply.code))
+		return 0;
+	const char *t = line + 4;
+	size_t tn = n - 6; /* between the separator and CRLF */
+	if (sep == '\r') {
+		if (n != 5)
+			return 0;
+		t = line + 3;
+		tn = 0;
+	} else if ((sep != ' ' && sep != '-') || memchr(t, '\r', tn) || memchr(t, '\0', tn)) {
+		return 0;
+	}
+	int subject = 0, detail = 0;
+	size_t enh = enhanced_prefix(t, tn, code / 100, &subject, &detail);
+	if (enh) {
+		if (p->reply.nlines == 0) {
+			p->reply.enh_class = code / 100;
+			p->reply.enh_subject = subject;
+			p->reply.enh_detail = detail;
+		}
+		enh += enh < tn; /* the space after the code */
+		t += enh;
+		tn -= enh;
+	}
+	size_t need = tn + (p->reply.nlines > 0);
+	if (need > SMTPI_REPLY_MAX_TEXT - p->reply.text_len)
+		return 0;
+	if (p->reply.nlines == 0)
+		p->reply.code = code;
+	else
+		p->reply.text[p->reply.text_len++] = '\n';
+	memcpy(p->reply.text + p->reply.text_len, t, tn);
+	p->reply.text_len += tn;
+	p->last = sep != '-';
+	*rc = end_line(p);
+	return 1;
+}
+
 int smtpi_reply_parse(struct smtpi_reply_parser *p, const char *buf, size_t len,
 		      size_t *consumed)
 {
@@ -252,6 +360,18 @@ int smtpi_reply_parse(struct smtpi_reply_parser *p, const char *buf, size_t len,
 	if (p->state == ST_DONE)
 		smtpi_reply_init(p);
 	while (i < len) {
+		if (p->state == ST_CODE && p->line_len == 0) {
+			const char *lf = memchr(buf + i, '\n', len - i);
+			size_t n = lf ? (size_t)(lf - (buf + i)) + 1 : 0;
+			if (n && whole_line(p, buf + i, n, &rc)) {
+				i += n;
+				if (rc != SMTPI_REPLY_MORE) {
+					*consumed = i;
+					return rc;
+				}
+				continue;
+			}
+		}
 		if (p->state == ST_TEXT) {
 			/* Scan no further than one octet past the line bound. */
 			size_t room = SMTPI_REPLY_MAX_LINE + 1 - p->line_len;
@@ -285,12 +405,9 @@ int smtpi_reply_parse(struct smtpi_reply_parser *p, const char *buf, size_t len,
 
 const char *smtpi_reply_enhanced(const struct smtpi_reply *r, char *buf, size_t len)
 {
-	int n;
-
-	if (r->enh_class == 0 || buf == NULL)
+	size_t n = strlen(r->enh_text);
+	if (r->enh_class == 0 || buf == NULL || n >= len)
 		return NULL;
-	n = snprintf(buf, len, "%d.%d.%d", r->enh_class, r->enh_subject, r->enh_detail);
-	if (n < 0 || (size_t)n >= len)
-		return NULL;
+	memcpy(buf, r->enh_text, n + 1);
 	return buf;
 }

@@ -17,6 +17,7 @@ struct smtpi_reply {
 	int enh_class;        /* 2, 4 or 5; 0 when the reply carried no enhanced code */
 	int enh_subject;      /* 0..999 */
 	int enh_detail;       /* 0..999 */
+	char enh_text[12];    /* "C.S.D", or "" (set when the reply is complete) */
 	size_t nlines;        /* lines in the reply, >= 1 */
 	size_t text_len;      /* strlen(text) */
 	char text[SMTPI_REPLY_MAX_TEXT + 1];

@@ -87,3 +87,16 @@ void smtpi_free_secret(char *p)
 		free(p);
 	}
 }
+
+size_t smtpi_fmt_u64(char *dst, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		dst[i] = tmp[n - 1 - i];
+	return n;
+}

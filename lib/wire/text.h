@@ -6,6 +6,7 @@
 #define SMTPI_TEXT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length of the well-formed UTF-8 sequence at p[0..n) (RFC 3629 4: no overlong
    forms, no surrogates, nothing above U+10FFFF), or 0 when it is malformed. n >= 1. */
@@ -21,6 +22,10 @@ int smtpi_check_text(const char *s, size_t len);
    cursor or forge a line. NUL-terminates when cap > 0. Returns the length the whole
    escaped text needs (excluding the NUL), like snprintf. */
 size_t smtpi_escape_text(char *dst, size_t cap, const char *src, size_t len);
+
+/* Writes v in decimal at dst (room for 20 digits), without a NUL; returns the
+   number of digits. The formatting of command lines, without snprintf. */
+size_t smtpi_fmt_u64(char *dst, uint64_t v);
 
 /* Wipes (OPENSSL_cleanse) and frees a NUL-terminated string that held a secret.
    NULL allowed. */

@@ -199,22 +199,26 @@ static void test_enhanced(void)
 static void test_enhanced_text(void)
 {
 	char buf[12];
-	struct smtpi_reply r;
+	struct smtpi_reply_parser p;
+	size_t used;
 
-	memset(&r, 0, sizeof r);
-	CHECK(smtpi_reply_enhanced(&r, buf, sizeof buf) == NULL);
-	r.enh_class = 5;
-	r.enh_subject = 1;
-	r.enh_detail = 1;
-	CHECK_STR(smtpi_reply_enhanced(&r, buf, sizeof buf), "5.1.1");
-	CHECK(smtpi_reply_enhanced(&r, buf, sizeof buf) == buf);
-	CHECK(smtpi_reply_enhanced(&r, NULL, 12) == NULL);
-	CHECK(smtpi_reply_enhanced(&r, buf, 5) == NULL);
-	CHECK_STR(smtpi_reply_enhanced(&r, buf, 6), "5.1.1");
-	r.enh_class = 4;
-	r.enh_subject = 999;
-	r.enh_detail = 999;
-	CHECK_STR(smtpi_reply_enhanced(&r, buf, sizeof buf), "4.999.999");
+	smtpi_reply_init(&p);
+	CHECK_INT(smtpi_reply_parse(&p, "250 ok\r\n", 8, &used), SMTPI_REPLY_DONE);
+	CHECK(smtpi_reply_enhanced(&p.reply, buf, sizeof buf) == NULL);
+	smtpi_reply_init(&p);
+	CHECK_INT(smtpi_reply_parse(&p, "550 5.1.1 x\r\n", 13, &used), SMTPI_REPLY_DONE);
+	CHECK_STR(smtpi_reply_enhanced(&p.reply, buf, sizeof buf), "5.1.1");
+	CHECK(smtpi_reply_enhanced(&p.reply, buf, sizeof buf) == buf);
+	CHECK(smtpi_reply_enhanced(&p.reply, NULL, 12) == NULL);
+	CHECK(smtpi_reply_enhanced(&p.reply, buf, 5) == NULL);
+	CHECK_STR(smtpi_reply_enhanced(&p.reply, buf, 6), "5.1.1");
+	smtpi_reply_init(&p);
+	CHECK_INT(smtpi_reply_parse(&p, "450 4.999.999 x\r\n", 17, &used), SMTPI_REPLY_DONE);
+	CHECK_STR(smtpi_reply_enhanced(&p.reply, buf, sizeof buf), "4.999.999");
+	/* leading zeros are not kept: the numbers are what counts */
+	smtpi_reply_init(&p);
+	CHECK_INT(smtpi_reply_parse(&p, "250 2.01.005 x\r\n", 16, &used), SMTPI_REPLY_DONE);
+	CHECK_STR(smtpi_reply_enhanced(&p.reply, buf, sizeof buf), "2.1.5");
 }
 
 /* RFC 5321 2.3.8: a bare LF is not a line end; taken as one, "250 Ok\n550 x" would
