@@ -48,7 +48,7 @@ static void test_helo_names(void)
 {
 	static const char *const good[] = {
 		"client.example.org", "localhost", "[192.0.2.1]", "[IPv6:2001:db8::1]",
-		"xn--bcher-kva.example", "b\xc3\xbc" "cher.example",
+		"xn--bcher-kva.example", "b\303\274cher.example",
 	};
 	static const char *const bad[] = {
 		"[300.1.1.1]", "[IPv6:zz::1]", "[foo]", "[192.0.2.1", "a b", "a_b.example",
