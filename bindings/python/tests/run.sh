@@ -24,17 +24,11 @@ PY=/usr/bin/python3
 R=$(mktemp -d /tmp/smtppy.XXXXXX)
 chmod 755 "$R"
 
+. "$servers/lib.sh"
 test_pid=
 stop_all() {
     [ -z "$test_pid" ] || kill -TERM "-$test_pid" 2>/dev/null || true
-    for s in aio aio-tls aio-unknownca; do
-        [ -f "$R/$s/aiosmtpd.pid" ] && sh "$servers/aiosmtpd.sh" stop "$R/$s" || true
-    done
-    [ -f "$R/pf/postfix.pid" ] && bash "$servers/postfix.sh" stop "$R/pf" || true
-    [ -f "$R/pf/dovecot.pid" ] && bash "$servers/dovecot.sh" stop "$R/pf" || true
-    for s in pfsink sink sink-reject sink-defer sink-stall; do
-        [ -f "$R/$s/smtp-sink.pid" ] && sh "$servers/smtp-sink.sh" stop "$R/$s" || true
-    done
+    stop_servers "$servers" "$R"
     rm -rf "$R"
 }
 trap stop_all EXIT INT TERM
@@ -63,14 +57,14 @@ export SMTP_PY_SINK_DEFER_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-defer
 # no reply to DATA for 60 s: a message stays in flight (timeouts, cancellation)
 export SMTP_PY_SINK_STALL_PORT=$(sh "$servers/smtp-sink.sh" start "$R/sink-stall" -w 60)
 
-pfsink=$(sh "$servers/smtp-sink.sh" start "$R/pfsink")
-export SMTP_PY_PF_SINK_DIR="$R/pfsink/sink"
-mkdir -p "$R/pf"
-sasl=$(bash "$servers/dovecot.sh" start "$R/pf" --user "$SMTP_PY_USER" --password "$SMTP_PY_PASSWORD")
-bash "$servers/postfix.sh" start "$R/pf" --sink-port "$pfsink" --sasl-port "$sasl" \
-    --tls-cert "$c/good.pem" --tls-key "$c/good.key" >/dev/null
-export SMTP_PY_PF_SUB_PORT=$(cat "$R/pf/postfix-submission.port")
-export SMTP_PY_PF_SMTPS_PORT=$(cat "$R/pf/postfix-smtps.port")
+# Postfix smtpd, Dovecot SASL behind it, smtp-sink after it
+pf=$(start_postfix_sasl "$servers" "$R" "$SMTP_PY_USER" "$SMTP_PY_PASSWORD" \
+    "$c/good.pem" "$c/good.key")
+read -r SMTP_PY_PF_SUB_PORT SMTP_PY_PF_SMTPS_PORT _plain SMTP_PY_PF_SINK_DIR <<PORTS
+$pf
+PORTS
+[ -d "$SMTP_PY_PF_SINK_DIR" ] || { echo "python: Postfix did not start: $pf" >&2; exit 1; }
+export SMTP_PY_PF_SUB_PORT SMTP_PY_PF_SMTPS_PORT SMTP_PY_PF_SINK_DIR
 
 export LIBSMTP_PATH="$build/libsmtp.so.0"
 export SMTP_PY_BUILD="$build"

@@ -41,10 +41,10 @@ from .errors import (
     ProtocolError,
     ResolveError,
     SMTPUTF8Error,
-    TemporaryResolveError,
-    TimeoutError,
     TLSError,
     TLSUnavailableError,
+    TemporaryResolveError,
+    TimeoutError,
 )
 from .options import TLSCache
 from .report import Recipient, Report, Step, TLSInfo

@@ -44,32 +44,6 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Type
 if TYPE_CHECKING:
     from .report import Report
 
-__all__ = [
-    "Error",
-    "DeferredError",
-    "ConnectError",
-    "TimeoutError",
-    "ConnectionLostError",
-    "ProtocolError",
-    "AbandonedError",
-    "BouncedError",
-    "MessageTooLargeError",
-    "SMTPUTF8Error",
-    "PartialDeliveryError",
-    "FailedError",
-    "TLSError",
-    "CertificateError",
-    "TLSUnavailableError",
-    "AuthError",
-    "NoMechanismError",
-    "ClientRefusedError",
-    "InvalidMessageError",
-    "OutOfMemoryError",
-    "ResolveError",
-    "TemporaryResolveError",
-    "HostNotFoundError",
-]
-
 
 class Error(Exception):
     """A report whose outcome is not "sent". ``report`` is the Report (None when the

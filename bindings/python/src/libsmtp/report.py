@@ -10,7 +10,7 @@ rendering of the same report.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 if TYPE_CHECKING:
@@ -40,15 +40,7 @@ class Step:
 
     def to_dict(self) -> Dict[str, Any]:
         """The step as in the library's JSON ("arg" and "error" always present)."""
-        return {
-            "stage": self.stage,
-            "arg": self.arg,
-            "code": self.code,
-            "enhanced": self.enhanced,
-            "text": self.text,
-            "error": self.error,
-            "us": self.us,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -70,16 +62,7 @@ class Recipient:
 
     def to_dict(self) -> Dict[str, Any]:
         """The recipient as in the library's JSON, plus "error"."""
-        return {
-            "address": self.address,
-            "verdict": self.verdict,
-            "stage": self.stage,
-            "code": self.code,
-            "enhanced": self.enhanced,
-            "text": self.text,
-            "error": self.error,
-            "accepted": self.accepted,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -94,13 +77,7 @@ class TLSInfo:
 
     def to_dict(self) -> Dict[str, Any]:
         """The "tls" object of the library's JSON."""
-        return {
-            "version": self.version,
-            "cipher": self.cipher,
-            "resumed": self.resumed,
-            "peer_subject": self.peer_subject,
-            "peer_issuer": self.peer_issuer,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
