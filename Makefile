@@ -38,8 +38,8 @@ INTEG_SRCS = $(sort $(wildcard tests/integration/it_*.c))
 INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
-        check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
-        install clean uninstall dist abi-update check-tools check-docs check-abi \
+        check-asan check-valgrind check-install check-warnings check-python deps demo \
+        bench fuzz install clean uninstall dist abi-update check-tools check-docs check-abi \
         check-uninstall check-dist check-release bench-programs
 
 all: lib tools examples
@@ -56,7 +56,7 @@ $(BUILD)/lib/%.o: lib/%.c $(LIB_HDRS)
 
 $(SHARED): $(LIB_OBJS) lib/smtp.map
 	$(CC) -shared -Wl,-soname,libsmtp.so.$(SONAME_MAJOR) -Wl,--version-script=lib/smtp.map \
-	  -Wl,--no-undefined $(CFLAGS) $(LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
+	  -Wl,--no-undefined $(CFLAGS) $(LDFLAGS) $(SHARED_LDFLAGS) -o $@ $(LIB_OBJS) $(LIBS)
 	ln -sf libsmtp.so.$(VERSION) $(BUILD)/libsmtp.so.$(SONAME_MAJOR)
 	ln -sf libsmtp.so.$(SONAME_MAJOR) $(BUILD)/libsmtp.so
 
@@ -159,10 +159,19 @@ check-install: lib
 check-warnings:
 	@sh tests/warnings.sh
 
+# The shared library links the sanitizer runtime dynamically (-shared-libsan), so
+# that it loads into a program not built with it (the Python tests, PY_ASAN=1).
 check-asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" check-unit check-fuzz check-integration check-tools
+	  LDFLAGS="-fsanitize=address,undefined" SHARED_LDFLAGS=-shared-libsan PY_ASAN=1 \
+	  check-unit check-fuzz check-integration check-python check-tools
+
+# ---- Python binding (bindings/python): pytest against real servers ----
+PY_ASAN ?= 0
+check-python: lib
+	@BUILD=$(BUILD) PY_ASAN=$(PY_ASAN) sh bindings/python/tests/run.sh
+# ---- end of Python binding ----
 
 check-valgrind: tests
 	@BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
@@ -172,6 +181,7 @@ check: deps
 	$(MAKE) check-warnings
 	$(MAKE) check-unit check-fuzz check-install
 	$(MAKE) check-integration
+	$(MAKE) check-python
 	$(MAKE) check-valgrind
 	$(MAKE) check-release
 	$(MAKE) check-tools

@@ -12,7 +12,7 @@ pkgs="build-essential clang llvm libclang-rt-14-dev pkg-config libssl-dev libidn
 libunistring-dev postfix dovecot-core python3-aiosmtpd openssl valgrind strace
 libevent-dev libuv1-dev libcurl4-openssl-dev curl iproute2
 redis-server libhiredis-dev python3-dkim python3-nacl python3-pytest python3-setuptools
-python3-venv python3-pip mandoc abigail-tools"
+python3-venv python3-pip python3-wheel mandoc abigail-tools"
 
 say() { echo "deps.sh: $*" >&2; }
 

@@ -4,6 +4,8 @@
 #   wait_port HOST PORT SECS    wait until HOST:PORT accepts a connection, or die
 #   kill_pidfile FILE           TERM the PIDs in FILE, wait, KILL after 5 s, remove FILE
 #   pid_alive PID               true if PID is a live process (not a zombie)
+#   stop_servers SERVERS_DIR ROOT   stop the servers of every run directory in ROOT
+#   start_postfix_sasl SERVERS_DIR ROOT USER PASSWORD CERT KEY   Postfix + Dovecot + sink
 # Uses Debian's /usr/bin/python3 (not whatever python3 is first on PATH).
 # Never kills by process name: only PIDs recorded in pid files.
 
@@ -91,4 +93,33 @@ kill_pidfile() {
         sleep 0.1
     done
     rm -f "$1"
+}
+
+# stop_servers SERVERS_DIR ROOT: stops, through their scripts in SERVERS_DIR and by
+# their pid files, the servers started in the run directories right below ROOT
+# (Postfix before the Dovecot it authenticates with). For a test driver's trap.
+stop_servers() {
+    [ $# -eq 2 ] || die "usage: stop_servers SERVERS_DIR ROOT"
+    for _ss_d in "$2"/*/; do
+        _ss_d=${_ss_d%/}
+        [ -f "$_ss_d/node.pid" ] && sh "$1/node-smtp.sh" stop "$_ss_d" || true
+        [ -f "$_ss_d/aiosmtpd.pid" ] && sh "$1/aiosmtpd.sh" stop "$_ss_d" || true
+        [ -f "$_ss_d/smtp-sink.pid" ] && sh "$1/smtp-sink.sh" stop "$_ss_d" || true
+        [ -f "$_ss_d/postfix.pid" ] && bash "$1/postfix.sh" stop "$_ss_d" || true
+        [ -f "$_ss_d/dovecot.pid" ] && bash "$1/dovecot.sh" stop "$_ss_d" || true
+    done
+}
+
+# start_postfix_sasl SERVERS_DIR ROOT USER PASSWORD CERT KEY: an smtp-sink in
+# ROOT/pfsink, Dovecot SASL knowing USER with PASSWORD, and Postfix smtpd (TLS with
+# CERT and KEY) that authenticates through it and proxies to the sink, in ROOT/pf.
+# Prints "SUBMISSION_PORT SMTPS_PORT PLAIN_PORT SINK_DUMP_DIR". stop_servers ends them.
+start_postfix_sasl() {
+    [ $# -eq 6 ] || die "usage: start_postfix_sasl SERVERS_DIR ROOT USER PASSWORD CERT KEY"
+    _ps_sink=$(sh "$1/smtp-sink.sh" start "$2/pfsink") || return 1
+    mkdir -p "$2/pf"
+    _ps_sasl=$(bash "$1/dovecot.sh" start "$2/pf" --user "$3" --password "$4") || return 1
+    _ps_ports=$(bash "$1/postfix.sh" start "$2/pf" --sink-port "$_ps_sink" \
+        --sasl-port "$_ps_sasl" --tls-cert "$5" --tls-key "$6") || return 1
+    echo "$_ps_ports $2/pfsink/sink"
 }
