@@ -252,10 +252,10 @@ SMTP_API int smtp_send(smtp_session *s, smtp_message *m);
 
 /* Ends the session at once, without QUIT and without blocking: the connection is
    closed and every message still queued completes now (its callback runs) with
-   every undecided recipient deferred (SMTP_ESTATE, "the session was abandoned"); a
-   message whose final dot was already written says maybe_delivered. The settings stay, so
-   the session may connect again. For cancellation (an event loop's task cancelled,
-   a shutdown). Returns 0, SMTP_EINVAL for NULL, SMTP_ESTATE inside the message
+   every undecided recipient deferred (SMTP_ESTATE, "the session was abandoned");
+   a message whose final dot was already written says maybe_delivered. The settings
+   stay, so the session may connect again. For cancellation (an event loop's task
+   cancelled, a shutdown). Returns 0, SMTP_EINVAL for NULL, SMTP_ESTATE inside the message
    callback. */
 SMTP_API int smtp_session_abandon(smtp_session *s);
 
