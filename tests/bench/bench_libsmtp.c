@@ -3,14 +3,17 @@
  *   bench_libsmtp blocking|nonblocking URL SESSIONS MESSAGES FILE [--path] [--data]
  *
  * MESSAGES (in total) are spread evenly over SESSIONS connections. The content is
- * FILE, read once into memory; every message is a fresh smtp_message from
- * bench@example.org to sink@example.org referencing that buffer.
+ * FILE, read once into memory; a message from bench@example.org to
+ * sink@example.org references that buffer. Message objects are made once and sent
+ * again when their report is final, as an application with a steady stream of mail
+ * would: the addresses are checked once per object, not once per send.
  *
  * blocking     one thread per session (one thread in all for SESSIONS=1); each
  *              connects and calls smtp_send() in a loop, then smtp_quit().
- * nonblocking  one thread; every session gets all its messages with smtp_submit()
- *              (pipelined when the server offers PIPELINING), then an epoll loop
- *              drives the sessions that are ready with smtp_session_process().
+ * nonblocking  one thread; every session keeps up to WINDOW messages submitted
+ *              (pipelined when the server offers PIPELINING), submitting the next
+ *              as one completes, and an epoll loop drives the sessions that are
+ *              ready with smtp_session_process().
  * --path       trace the dialogue of the first session and print on stdout
  *              "chunking_offered=0|1 bdat_commands=N data_commands=N", which tells
  *              whether the body went out with BDAT (RFC 3030) or DATA.
@@ -32,6 +35,8 @@
 
 #define FROM "bench@example.org"
 #define TO "sink@example.org"
+/* Messages in flight per session in nonblocking mode. */
+#define WINDOW 64
 
 static const char *g_url;
 static const char *g_data;
@@ -104,18 +109,16 @@ static void *blocking_job(void *arg)
 		smtp_session_free(s);
 		return NULL;
 	}
-	for (long i = 0; i < j->count; i++) {
-		smtp_message *m = new_message();
-		if (!m)
-			break;
+	smtp_message *m = new_message();
+	for (long i = 0; m && i < j->count; i++) {
 		rc = smtp_send(s, m);
-		smtp_message_free(m);
 		if (rc) {
 			fprintf(stderr, "send: %s\n", smtp_error_name(rc));
 			break;
 		}
 		j->sent++;
 	}
+	smtp_message_free(m);
 	if (j->index == 0)
 		print_path(s);
 	smtp_quit(s);
@@ -158,7 +161,36 @@ struct nb {
 	int events; /* registered SMTP_WANT_* */
 	int done;
 	int quitting;
+	smtp_message *m[WINDOW];
+	int busy[WINDOW]; /* submitted, report not final yet */
+	int nm;     /* message objects of this session */
+	long left;  /* sends still to submit */
+	long sent;
 };
+
+/* Counts the messages whose report became final and submits them again while
+   sends are left. Returns the number submitted, or -1 when a submission fails. */
+static int refill(struct nb *n)
+{
+	int submitted = 0;
+	for (int i = 0; i < n->nm; i++) {
+		if (!n->busy[i])
+			continue;
+		smtp_outcome oc = smtp_report_outcome(smtp_message_report(n->m[i]));
+		if (oc == SMTP_PENDING)
+			continue;
+		n->sent += oc == SMTP_SENT;
+		n->busy[i] = 0;
+		if (n->left > 0) {
+			if (smtp_submit(n->s, n->m[i]))
+				return -1;
+			n->left--;
+			n->busy[i] = 1;
+			submitted++;
+		}
+	}
+	return submitted;
+}
 
 static uint32_t to_epoll(int ev)
 {
@@ -170,7 +202,16 @@ static uint32_t to_epoll(int ev)
    Returns 1 when the session has finished. */
 static int step(int ep, struct nb *n, int index)
 {
-	int rc = smtp_session_process(n->s);
+	int rc, more;
+	do {
+		rc = smtp_session_process(n->s);
+		more = refill(n);
+		if (more < 0) {
+			fprintf(stderr, "session %d: submission failed\n", index);
+			rc = SMTP_ESTATE;
+			break;
+		}
+	} while (rc == 0 && more > 0);
 	if (rc == 0 && !n->quitting) {
 		/* idle: every message has its final reply; QUIT, driven like the rest */
 		n->quitting = 1;
@@ -210,22 +251,23 @@ static int step(int ep, struct nb *n, int index)
 static long run_nonblocking(int nsess, long nmsg)
 {
 	struct nb *n = calloc((size_t)nsess, sizeof *n);
-	smtp_message **m = calloc((size_t)nmsg, sizeof *m);
 	struct epoll_event *evs = calloc((size_t)nsess, sizeof *evs);
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!n || !m || !evs || ep < 0)
+	if (!n || !evs || ep < 0)
 		return -1;
-	long k = 0;
 	for (int i = 0; i < nsess; i++) {
 		n[i].fd = -1;
 		n[i].s = new_session(1, g_trace_path && i == 0);
 		if (!n[i].s)
 			return -1;
-		long count = nmsg / nsess + (i < nmsg % nsess);
-		for (long j = 0; j < count; j++, k++) {
-			m[k] = new_message();
-			if (!m[k] || smtp_submit(n[i].s, m[k]))
+		n[i].left = nmsg / nsess + (i < nmsg % nsess);
+		n[i].nm = n[i].left < WINDOW ? (int)n[i].left : WINDOW;
+		for (int j = 0; j < n[i].nm; j++) {
+			n[i].m[j] = new_message();
+			if (!n[i].m[j] || smtp_submit(n[i].s, n[i].m[j]))
 				return -1;
+			n[i].busy[j] = 1;
+			n[i].left--;
 		}
 	}
 	int active = nsess;
@@ -255,15 +297,15 @@ static long run_nonblocking(int nsess, long nmsg)
 		}
 	}
 	long sent = 0;
-	for (long i = 0; i < nmsg; i++) {
-		sent += smtp_report_outcome(smtp_message_report(m[i])) == SMTP_SENT;
-		smtp_message_free(m[i]);
-	}
-	for (int i = 0; i < nsess; i++)
+	for (int i = 0; i < nsess; i++) {
+		refill(&n[i]);
+		sent += n[i].sent;
 		smtp_session_free(n[i].s);
+		for (int j = 0; j < n[i].nm; j++)
+			smtp_message_free(n[i].m[j]);
+	}
 	close(ep);
 	free(evs);
-	free(m);
 	free(n);
 	return sent;
 }
