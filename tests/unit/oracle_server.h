@@ -51,6 +51,7 @@ struct osrv {
 	int fault;
 	size_t fault_at;          /* the index of the reply it hits (the greeting is 0) */
 	size_t replies;
+	int faulted;              /* the fault happened */
 	int silent;               /* no more replies */
 	int eof;                  /* the server closes once the pipe is drained */
 	int mail_ok;              /* LMTP: its view of the transaction */
@@ -204,7 +205,7 @@ static inline int osrv_answer(struct osrv *s, int kind)
 		return 0;
 	int code = osrv_code(s, kind);
 	if (s->fault != OSRV_NONE && idx == s->fault_at) {
-		s->silent = 1;
+		s->faulted = s->silent = 1;
 		size_t before = s->len - s->off;
 		switch (s->fault) {
 		case OSRV_DROP:

@@ -290,7 +290,7 @@ static void count_coverage(void)
 	const struct orc_transcript *t = &sc.g.t;
 	int seen[COV_N] = {0};
 	size_t chunks = 0;
-	if (sc.srv.fault != OSRV_NONE && sc.srv.silent)
+	if (sc.srv.faulted)
 		seen[COV_DROP + sc.srv.fault - OSRV_DROP] = 1;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct orc_event *ev = &t->ev[i];
