@@ -1,6 +1,8 @@
 #!/bin/sh
 # `make fuzz`: builds each target with libFuzzer + ASan + UBSan and runs it for
-# FUZZ_SECONDS (default 60) on a scratch copy of its corpus.
+# FUZZ_SECONDS (default 60) on a scratch copy of its corpus; then runs the engine
+# oracle (tests/unit/test_oracle.c, with ASan + UBSan) over ORACLE_RUN scenarios
+# (default 1,000,000) from a random seed, which it prints with any failure.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -18,3 +20,14 @@ for src in "$here"/fuzz_*.c; do
     "$out/$name" -max_total_time="$secs" -print_final_stats=1 "$out/corpus-$target" 2>&1 |
         grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' || true
 done
+runs=${ORACLE_RUN:-1000000}
+seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+clang -std=c11 -D_GNU_SOURCE -g -O2 -fsanitize=address,undefined -fno-sanitize-recover=all \
+    -I"$top/include" -I"$top/lib" -I"$top/tests/unit" -o "$out/test_oracle" \
+    "$top/tests/unit/test_oracle.c" "$top"/lib/*/*.c -lssl -lcrypto -lidn2 -lunistring -lpthread
+echo "== test_oracle: $runs scenarios from seed $seed"
+start=$(date +%s)
+status=0
+ORACLE_SEED=$seed ORACLE_SCENARIOS=$runs "$out/test_oracle" || status=$?
+echo "test_oracle took $(( $(date +%s) - start )) s (replay one: ORACLE_SEED=<seed> ORACLE_SCENARIOS=1)"
+exit $status
