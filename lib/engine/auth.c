@@ -153,7 +153,13 @@ enum smtpi_auth_result smtpi_auth_reply(struct smtpi_engine *e, const struct smt
 {
 	if (r->code == 334 && (e->sasl_active || e->auth_ir))
 		return on_challenge(e, r, nomem);
-	if (r->code == 235 && e->sasl_active) {
+	/* RFC 4954 4: a "*" is answered 501; a challenge with no exchange running
+	   or a success after the client gave up are not replies AUTH can get */
+	if ((r->code == 334 || r->code == 235) && !e->sasl_active)
+		return refused(e, cause, NULL, SMTP_EPROTOCOL,
+			       r->code == 334 ? "a challenge when none was awaited"
+					      : "the server accepted an AUTH the client cancelled");
+	if (r->code == 235) {
 		int rc = smtpi_sasl_success(&e->sasl);
 		smtpi_sasl_clear(&e->sasl);
 		e->sasl_active = 0;

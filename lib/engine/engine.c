@@ -19,11 +19,6 @@ void smtpi_engine_init(struct smtpi_engine *e, const struct smtpi_engine_config 
 	smtpi_reply_init(&e->rp);
 }
 
-static void discard_output(struct smtpi_engine *e)
-{
-	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
-	e->pend_head = e->pend_count = e->pend_stamped = 0;
-}
 
 void smtpi_engine_free(struct smtpi_engine *e)
 {
@@ -80,7 +75,7 @@ static void end_connection(struct smtpi_engine *e, const struct smtpi_cause *c)
 {
 	decide_all(e, c);
 	e->phase = SMTPI_PH_CLOSED;
-	discard_output(e);
+	smtpi_pending_clear(e);
 }
 
 void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail, int temporary)
@@ -150,7 +145,7 @@ int smtpi_engine_connecting(struct smtpi_engine *e)
 	e->reconnect = 0;
 	e->tx_clean = 1;
 	e->why = NULL;
-	discard_output(e);
+	smtpi_pending_clear(e);
 	smtpi_reply_init(&e->rp);
 	smtpi_capa_clear(&e->capa);
 	smtpi_auth_end(e);
@@ -381,12 +376,39 @@ static void trace_reply(const struct smtpi_engine *e, const struct smtpi_reply *
 	}
 }
 
+/* The replies the connection phase's commands may get: the greeting 220 or a
+   refusal (RFC 5321 4.3.2, 3.1), EHLO/HELO 2xx or a refusal, STARTTLS 220 or a
+   refusal (RFC 3207 4), AUTH 235, 334 or a refusal (RFC 4954 4, 6). Anything else
+   means the two sides disagree about the dialogue: no verdict may follow from it. */
+static const char *hello_breaks_rules(int cmd, int code)
+{
+	int cls = code / 100;
+	if (cls == 4 || cls == 5)
+		return NULL;
+	switch (cmd) {
+	case SMTPI_CMD_GREETING:
+		return code == 220 ? NULL : "the greeting was neither 220 nor a refusal";
+	case SMTPI_CMD_EHLO:
+	case SMTPI_CMD_HELO:
+		return cls == 2 ? NULL : "the hello was answered with neither 2xx nor a refusal";
+	case SMTPI_CMD_STARTTLS:
+		return code == 220 ? NULL : "STARTTLS was answered with neither 220 nor a refusal";
+	case SMTPI_CMD_AUTH:
+		return code == 235 || code == 334
+			       ? NULL
+			       : "AUTH was answered with neither 235, 334 nor a refusal";
+	default:
+		return NULL;
+	}
+}
+
 static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 {
 	trace_reply(e, r);
-	e->replies++;
 	const struct smtpi_pending *h = smtpi_pending_head(e);
 	int written = h && h->end <= e->sent_total;
+	if (written)
+		e->replies++;
 	if (r->code == 421 && (!h || h->cmd != SMTPI_CMD_QUIT)) {
 		closing(e, written ? h : NULL, r);
 		return 0;
@@ -404,6 +426,12 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 	struct smtpi_pending p = *h;
 	smtpi_pending_pop(e);
 	e->last_stage = smtpi_cmd_stage(p.cmd);
+	const char *why = hello_breaks_rules(p.cmd, r->code);
+	if (why) {
+		log_step(e, e->last_stage, r, SMTP_EPROTOCOL, why, elapsed_of(e, &p));
+		smtpi_engine_fail(e, SMTP_EPROTOCOL, why, 0);
+		return 0;
+	}
 	switch (p.cmd) {
 	case SMTPI_CMD_GREETING:
 		return on_greeting(e, &p, r);

@@ -98,7 +98,7 @@ struct smtpi_engine {
 	int quit_wanted;
 	int error;                 /* the error that ended the connection, or 0 */
 	int64_t now_us;            /* the clock as the session last gave it */
-	unsigned long replies;     /* replies dispatched so far */
+	unsigned long replies;     /* replies that answered written commands */
 	smtp_stage last_stage;     /* the stage of the last reply dispatched */
 	unsigned mails;            /* MAIL commands on this connection (LIMITS MAILMAX) */
 	int reconnect;             /* MAILMAX reached: QUIT, then a new connection */
@@ -116,6 +116,7 @@ struct smtpi_engine {
 	struct smtpi_pending *pend; /* a ring of the replies owed */
 	size_t pend_head, pend_count, pend_cap;
 	size_t pend_stamped;       /* pending entries (from the head) already stamped */
+	size_t pend_data;          /* DATA commands among them */
 	smtp_message *q_head, *q_tail; /* submitted messages whose report is not final */
 	smtp_message *emit;        /* first message with commands still to write */
 	smtp_message *body;        /* message whose content is being written */
@@ -199,6 +200,9 @@ void smtpi_pending_stamp(struct smtpi_engine *e);
 const struct smtpi_pending *smtpi_pending_head(const struct smtpi_engine *e);
 /* pending.c: removes the oldest. */
 void smtpi_pending_pop(struct smtpi_engine *e);
+/* pending.c: forgets every reply owed and the output not yet written (the
+   connection is closed). */
+void smtpi_pending_clear(struct smtpi_engine *e);
 /* pending.c: the stage a command's reply belongs to. */
 smtp_stage smtpi_cmd_stage(enum smtpi_cmd cmd);
 /* pending.c: the oldest reply owed to m's commands, or NULL. */

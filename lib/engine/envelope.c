@@ -148,6 +148,8 @@ int smtpi_envelope_check(struct smtpi_engine *e, smtp_message *m, char *why, siz
 
 int smtpi_envelope_use_bdat(const struct smtpi_engine *e, const smtp_message *m)
 {
+	/* RFC 2033 4.2 defines LMTP's reply per recipient after DATA's dot; RFC 3030
+	   says nothing of BDAT there, so LMTP always uses DATA */
 	if (e->cfg->lmtp)
 		return 0;
 	return m->body_type == SMTP_BODY_BINARYMIME ||

@@ -41,6 +41,8 @@ struct smtpi_tx {
 	int end_queued;             /* the end of the content is in the output */
 	uint64_t end_pos;           /* the output position just past it */
 	int end_answered;           /* a 421 answered the end of data (not "maybe") */
+	int end_broken;             /* the end of data's reply broke the rules: it
+				       says nothing of whether the message was taken */
 	int lone_dot;               /* the end carried no content (the transaction had
 				       failed when DATA got 354, RFC 2920 3.1) */
 	int data_owed;              /* DATA is written and its reply has not come */

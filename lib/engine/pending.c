@@ -62,6 +62,7 @@ int smtpi_pending_push(struct smtpi_engine *e, enum smtpi_cmd cmd, smtp_message 
 	p->end = smtpi_pending_position(e);
 	p->written_us = -1;
 	e->pend_count++;
+	e->pend_data += cmd == SMTPI_CMD_DATA;
 	smtpi_pending_stamp(e);
 	if (m)
 		m->tx.owed++;
@@ -88,13 +89,20 @@ void smtpi_pending_pop(struct smtpi_engine *e)
 {
 	if (!e->pend_count)
 		return;
-	smtp_message *m = at(e, 0)->m;
-	if (m && m->tx.owed)
-		m->tx.owed--;
+	const struct smtpi_pending *p = at(e, 0);
+	if (p->m && p->m->tx.owed)
+		p->m->tx.owed--;
+	e->pend_data -= p->cmd == SMTPI_CMD_DATA;
 	e->pend_head = (e->pend_head + 1) % e->pend_cap;
 	e->pend_count--;
 	if (e->pend_stamped)
 		e->pend_stamped--;
+}
+
+void smtpi_pending_clear(struct smtpi_engine *e)
+{
+	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
+	e->pend_head = e->pend_count = e->pend_stamped = e->pend_data = 0;
 }
 
 const struct smtpi_pending *smtpi_pending_of(const struct smtpi_engine *e,

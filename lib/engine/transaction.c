@@ -212,8 +212,10 @@ int smtpi_tx_pump(struct smtpi_engine *e)
 	while (e->phase == SMTPI_PH_READY && e->emit && !e->body && !e->reconnect) {
 		smtp_message *m = e->emit;
 		struct smtpi_tx *t = &m->tx;
-		/* RFC 2920 3.1: without PIPELINING, wait for each reply. */
-		if (!pipelining && e->pend_count > 0)
+		/* RFC 2920 3.1: without PIPELINING, wait for each reply; with it,
+		   nothing follows a DATA before its reply (which is when a part that
+		   RCPTMAX held back resumes behind a later message's DATA) */
+		if ((!pipelining && e->pend_count > 0) || e->pend_data > 0)
 			break;
 		if (mailmax_reached(e, m)) {
 			e->reconnect = 1;
@@ -300,8 +302,7 @@ static int content_failed(struct smtpi_engine *e, smtp_message *m, int err, cons
 	e->body = NULL;
 	finish(e, m);
 	e->phase = SMTPI_PH_CLOSED;
-	smtpi_buf_consume(&e->out, smtpi_buf_pending(&e->out));
-	e->pend_head = e->pend_count = e->pend_stamped = 0;
+	smtpi_pending_clear(e);
 	return 0;
 }
 
@@ -356,6 +357,24 @@ static int is_refusal(int code)
 	return code / 100 == 4 || code / 100 == 5;
 }
 
+/* The replies a transaction command may get, whatever its transaction's state
+   (RFC 5321 4.3.2): DATA 354 or a refusal, the others 2xx or a refusal. Anything
+   else means the two sides disagree about the dialogue. */
+static const char *breaks_rules(int cmd, int code)
+{
+	if (is_refusal(code))
+		return NULL;
+	switch (cmd) {
+	case SMTPI_CMD_DATA:
+		return code == 354 ? NULL : "DATA was answered with neither 354 nor a refusal";
+	case SMTPI_CMD_END:
+		return code / 100 == 2 ? NULL
+				       : "the end of data got a reply that is neither 2xx nor a refusal";
+	default:
+		return code / 100 == 2 ? NULL : "a reply that is neither 2xx nor a refusal";
+	}
+}
+
 /* A reply while the transaction runs. */
 static int advance(struct smtpi_engine *e, smtp_message *m, const struct smtpi_pending *p,
 		   const struct smtpi_reply *r)
@@ -388,19 +407,10 @@ static int advance(struct smtpi_engine *e, smtp_message *m, const struct smtpi_p
 			smtpi_body_start(e, m);
 			return 0;
 		}
-		/* RFC 5321 4.3.2: DATA is answered 354, 4xx or 5xx */
-		if (!is_refusal(r->code))
-			return protocol_break(e, "DATA was answered with neither 354 nor a refusal");
 		return fail(e, m, &c);
 	case SMTPI_CMD_BDAT:
-		if (ok)
-			return 0;
-		if (!is_refusal(r->code))
-			return protocol_break(e, "a BDAT chunk got a reply that is neither 2xx nor a refusal");
-		return fail(e, m, &c);
+		return ok ? 0 : fail(e, m, &c);
 	case SMTPI_CMD_END:
-		if (!ok && !is_refusal(r->code))
-			return protocol_break(e, "the end of data got a reply that is neither 2xx nor a refusal");
 		if (e->cfg->lmtp) /* RFC 2033 4.2: this recipient's own verdict */
 			return smtpi_report_decide(&m->report, p->idx, &c) ? SMTP_ENOMEM : 0;
 		if (ok) {
@@ -464,6 +474,12 @@ int smtpi_tx_on_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
 	if (smtpi_report_step(&m->report, smtpi_cmd_stage(p->cmd), step_arg(m, p, e->cfg->lmtp), r,
 			      0, NULL, us))
 		return SMTP_ENOMEM;
+	const char *why = p->cmd == SMTPI_CMD_RSET ? NULL : breaks_rules(p->cmd, r->code);
+	if (why) {
+		if (p->cmd == SMTPI_CMD_END)
+			m->tx.end_broken = 1;
+		return protocol_break(e, why);
+	}
 	int rc;
 	switch (m->tx.state) {
 	case SMTPI_TX_FAILED:
@@ -518,12 +534,12 @@ void smtpi_tx_note_all(struct smtpi_engine *e, const struct smtpi_reply *r, int 
 }
 
 /* RFC 1047: once the end of data is written, its reply is what says whether the
-   message was taken; without it, it may have been. */
+   message was taken; without one that keeps the rules, it may have been. */
 static int maybe_delivered(const struct smtpi_engine *e, const smtp_message *m)
 {
 	const struct smtpi_tx *t = &m->tx;
-	return t->state == SMTPI_TX_FINAL && !t->lone_dot &&
-	       t->owed > (t->end_answered ? 1u : 0u) && e->sent_total >= t->end_pos;
+	return t->state == SMTPI_TX_FINAL && !t->lone_dot && e->sent_total >= t->end_pos &&
+	       (t->end_broken || t->owed > (t->end_answered ? 1u : 0u));
 }
 
 void smtpi_tx_abort_all(struct smtpi_engine *e, const struct smtpi_cause *cause)

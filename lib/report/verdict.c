@@ -12,7 +12,9 @@ static smtp_verdict of_reply(smtp_stage stage, int code)
 {
 	switch (code / 100) {
 	case 2:
-		return SMTP_VERDICT_ACCEPTED;
+		/* only the final reply to the content accepts; a 2xx deciding anything
+		   earlier is a reply the command cannot have */
+		return stage == SMTP_STAGE_BODY ? SMTP_VERDICT_ACCEPTED : SMTP_VERDICT_DEFERRED;
 	case 4:
 		return SMTP_VERDICT_DEFERRED; /* RFC 5321 4.2.1: transient; 421 too (3.8) */
 	case 5:
@@ -73,7 +75,7 @@ int smtpi_error_of(const struct smtpi_cause *c)
 	if (!c->reply)
 		return c->err;
 	if (c->reply->code / 100 == 2)
-		return 0;
+		return c->stage == SMTP_STAGE_BODY ? 0 : SMTP_EPROTOCOL;
 	if (c->reply->code == 421)
 		return SMTP_ECLOSED;
 	return c->err ? c->err : SMTP_EREJECTED;

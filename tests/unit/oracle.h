@@ -364,15 +364,20 @@ static inline size_t orc_finals_owed(const struct orc_state *st, const struct or
 
 /* The connection ends: every undecided recipient is deferred (code: a 421's, else
    0 for a local error). maybe_delivered (RFC 1047): the end of data with content
-   was written and not every final reply it is owed arrived well-formed (a 421 is
-   one; a reply that broke the rules is not). */
+   was written, the transaction was not known to have failed (a refused MAIL or
+   chunk, every RCPT refused: nothing is taken then, whatever the end of data is
+   told), and not every final reply it is owed arrived well-formed (a 421 is one;
+   a reply that broke the rules is not). */
 static inline void orc_end(struct orc_state *st, int err, int code)
 {
 	if (st->ended)
 		return;
 	for (size_t i = 0; i < st->ntx; i++) {
 		const struct orc_tx *tx = &st->tx[i];
-		if (tx->end_written && !tx->lone && tx->finals < orc_finals_owed(st, tx))
+		int failed = tx->mail_refused || tx->chunk_refused ||
+			     (tx->nrcpt > 0 && tx->answered == tx->nrcpt && tx->nprov == 0);
+		if (tx->end_written && !tx->lone && !failed &&
+		    tx->finals < orc_finals_owed(st, tx))
 			st->res->m[tx->msg].maybe_delivered = 1;
 	}
 	smtp_stage stage[ORC_MAX_MSGS], alt[ORC_MAX_MSGS];

@@ -241,7 +241,10 @@ static inline void orc_on_hello(struct orc_state *st, const struct orc_owed *o, 
 		st->phase = o->cmd == ORC_GREETING ? ORC_PH_EHLO : ORC_PH_READY;
 		if (o->cmd == ORC_EHLO || o->cmd == ORC_LHLO) {
 			st->pipelining = (flags & ORC_F_PIPE) != 0;
-			st->chunking = (flags & ORC_F_CHUNK) != 0;
+			/* RFC 2033 4.2 defines LMTP's per-recipient final replies for
+			   DATA only: an LMTP client sends DATA even when CHUNKING is
+			   offered */
+			st->chunking = (flags & ORC_F_CHUNK) != 0 && !st->set->lmtp;
 		}
 	} else if (o->cmd == ORC_EHLO &&
 		   (code == 500 || code == 501 || code == 502 || code == 550)) {
