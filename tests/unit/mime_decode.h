@@ -50,10 +50,10 @@ static inline char *md_field(const char *msg, size_t len, const char *name)
 					(e + 2 >= len || (msg[e + 2] != ' ' && msg[e + 2] != '\t'))))
 			e++;
 		if (e - i > nl && msg[i + nl] == ':' && strncasecmp(msg + i, name, nl) == 0) {
-			size_t v = i + nl + 1;
-			while (v < e && (msg[v] == ' ' || msg[v] == '\t'))
-				v++;
-			return md_unfold(msg + v, e - v);
+			char *u = md_unfold(msg + i + nl + 1, e - i - nl - 1);
+			size_t v = strspn(u, " \t");
+			memmove(u, u + v, strlen(u + v) + 1);
+			return u;
 		}
 		i = e + 2;
 	}
