@@ -141,6 +141,11 @@ int smtpi_message_fields(smtp_compose *c, struct smtpi_buf *out, int *eight_bit)
 int smtpi_plan_build(smtp_compose *c, struct smtpi_plan *p);
 void smtpi_plan_free(struct smtpi_plan *p);
 
+/* The smtp_read_fn of a message (ud: its plan): reads from the plan's send walk,
+   and after returning its end starts over (the engine sends the body again for each
+   RCPTMAX part of one message, RFC 9422 4.2). */
+long smtpi_plan_read(void *ud, void *buf, size_t len);
+
 /* Starts a walk at segment seg. */
 void smtpi_walk_start(struct smtpi_walk *w, size_t seg);
 /* Copies up to len octets of the plan from the walk's position into buf. Returns

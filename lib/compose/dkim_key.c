@@ -100,14 +100,11 @@ int smtp_dkim_set_domain(smtp_dkim *d, const char *domain, const char *selector)
 	return 0;
 }
 
-/* Never asks for a password: an encrypted key is refused, not prompted for. */
-static int no_password(char *buf, int size, int rwflag, void *ud)
+/* An encrypted key is refused, never prompted for on a terminal: OpenSSL's default
+   callback takes its user data as the password instead of asking (an empty one). */
+static EVP_PKEY *read_key(BIO *b)
 {
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)ud;
-	return -1;
+	return PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"");
 }
 
 static int use_key(smtp_dkim *d, EVP_PKEY *k)
@@ -132,7 +129,7 @@ int smtp_dkim_set_key_pem(smtp_dkim *d, const char *pem, size_t len)
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
 	if (!b)
 		return SMTP_ENOMEM;
-	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+	EVP_PKEY *k = read_key(b);
 	BIO_free(b);
 	return k ? use_key(d, k) : SMTP_EINVAL;
 }
@@ -144,7 +141,7 @@ int smtp_dkim_set_key_file(smtp_dkim *d, const char *path)
 	BIO *b = BIO_new_file(path, "r");
 	if (!b)
 		return SMTP_EINVAL;
-	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, no_password, NULL);
+	EVP_PKEY *k = read_key(b);
 	BIO_free(b);
 	return k ? use_key(d, k) : SMTP_EINVAL;
 }

@@ -54,35 +54,18 @@ static int add(smtp_compose *c, smtp_field field, const char *addr, const char *
 	return rc;
 }
 
-int smtp_compose_set_from(smtp_compose *c, const char *addr, const char *name)
-{
-	return add(c, SMTP_FIELD_FROM, addr, name);
-}
-
-int smtp_compose_set_sender(smtp_compose *c, const char *addr, const char *name)
-{
-	return add(c, SMTP_FIELD_SENDER, addr, name);
-}
-
-int smtp_compose_add_reply_to(smtp_compose *c, const char *addr, const char *name)
-{
-	return add(c, SMTP_FIELD_REPLY_TO, addr, name);
-}
-
-int smtp_compose_add_to(smtp_compose *c, const char *addr, const char *name)
-{
-	return add(c, SMTP_FIELD_TO, addr, name);
-}
-
-int smtp_compose_add_cc(smtp_compose *c, const char *addr, const char *name)
-{
-	return add(c, SMTP_FIELD_CC, addr, name);
-}
-
-int smtp_compose_add_bcc(smtp_compose *c, const char *addr, const char *name)
-{
-	return add(c, SMTP_FIELD_BCC, addr, name);
-}
+/* The typed setters differ only in the field they fill. */
+#define MAILBOX_SETTER(fn, field)                                                  \
+	int fn(smtp_compose *c, const char *addr, const char *name)                \
+	{                                                                          \
+		return add(c, field, addr, name);                                  \
+	}
+MAILBOX_SETTER(smtp_compose_set_from, SMTP_FIELD_FROM)
+MAILBOX_SETTER(smtp_compose_set_sender, SMTP_FIELD_SENDER)
+MAILBOX_SETTER(smtp_compose_add_reply_to, SMTP_FIELD_REPLY_TO)
+MAILBOX_SETTER(smtp_compose_add_to, SMTP_FIELD_TO)
+MAILBOX_SETTER(smtp_compose_add_cc, SMTP_FIELD_CC)
+MAILBOX_SETTER(smtp_compose_add_bcc, SMTP_FIELD_BCC)
 
 static int is_wsp(char c)
 {

@@ -85,9 +85,9 @@ long smtpi_walk_read(struct smtpi_plan *p, struct smtpi_walk *w, unsigned char *
 	return (long)o;
 }
 
-/* The message's reader. After the end it starts over: the engine sends the body
-   again for each RCPTMAX part of one message (RFC 9422 4.2). */
-static long plan_read(void *ud, void *buf, size_t len)
+/* After its end the reader starts over: the engine sends the body again for each
+   RCPTMAX part of one message (RFC 9422 4.2). */
+long smtpi_plan_read(void *ud, void *buf, size_t len)
 {
 	struct smtpi_plan *p = ud;
 	if (p->send_ended) {
@@ -163,7 +163,7 @@ int smtp_compose_to_message(smtp_compose *c, smtp_message *m)
 	while (p && p->m != m)
 		p = p->next;
 	if (p) {
-		int rc = smtp_message_set_reader(m, plan_read, p);
+		int rc = smtp_message_set_reader(m, smtpi_plan_read, p);
 		if (!rc) {
 			smtpi_walk_free(&p->send);
 			smtpi_walk_start(&p->send, 0);
@@ -183,7 +183,7 @@ int smtp_compose_to_message(smtp_compose *c, smtp_message *m)
 	if (!rc)
 		rc = smtp_message_set_body_type(m, p->eight_bit ? SMTP_BODY_AUTO : SMTP_BODY_7BIT);
 	if (!rc)
-		rc = smtp_message_set_reader(m, plan_read, p);
+		rc = smtp_message_set_reader(m, smtpi_plan_read, p);
 	if (rc) {
 		smtpi_plan_free(p);
 		return rc;
@@ -201,7 +201,7 @@ int smtpi_compose_bytes(smtp_compose *c, unsigned char **out, size_t *len)
 	int rc = p ? smtpi_plan_build(c, p) : SMTP_ENOMEM;
 	long n = 0;
 	unsigned char block[8192];
-	while (!rc && (n = plan_read(p, block, sizeof block)) > 0)
+	while (!rc && (n = smtpi_plan_read(p, block, sizeof block)) > 0)
 		if (smtpi_buf_append(&b, block, (size_t)n) != 0)
 			rc = SMTP_ENOMEM;
 	if (!rc && n < 0)

@@ -109,7 +109,12 @@ static void b_word(struct smtpi_field *f, const unsigned char *s, size_t n)
 
 void smtpi_words_encode(struct smtpi_field *f, const unsigned char *s, size_t n)
 {
-	int use_q = q_len(s, n) <= (n + 2) / 3 * 4;
+	/* RFC 2047 4: Q "when most of the characters to be encoded are in the ASCII
+	   character set", else B */
+	size_t high = 0;
+	for (size_t i = 0; i < n; i++)
+		high += s[i] >= 0x80;
+	int use_q = high * 2 <= n;
 	size_t start = 0, used = 0, i = 0;
 	while (i < n) {
 		size_t len = smtpi_utf8_char(s + i, n - i);
@@ -194,26 +199,32 @@ static int needs_encoding(const unsigned char *w, size_t n, int utf8)
 	return (!utf8 && smtpi_has_8bit(w, n)) || looks_encoded(w, n) || n > LONG_WORD;
 }
 
+/* Skips the white space at i; *w is where the word after it starts. Returns where
+   the word ends. */
+static size_t next_word(const unsigned char *s, size_t n, size_t i, size_t *w)
+{
+	while (i < n && is_wsp(s[i]))
+		i++;
+	*w = i;
+	while (i < n && !is_wsp(s[i]))
+		i++;
+	return i;
+}
+
 void smtpi_words_unstructured(struct smtpi_field *f, const char *text, int utf8)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t n = strlen(text), i = 0;
 	while (i < n) {
-		size_t ws = i;
-		while (i < n && is_wsp(s[i]))
-			i++;
-		size_t w = i;
-		while (i < n && !is_wsp(s[i]))
-			i++;
+		size_t ws = i, w;
+		i = next_word(s, n, i, &w);
 		if (w > ws) {
 			/* the last white space octet is the fold point, the others stay */
 			smtpi_field_text(f, s + ws, w - ws - 1);
-			if (f->text.len > 0 && !f->err) {
-				size_t at = f->text.len;
-				smtpi_field_space(f);
-				if (!f->err)
-					f->text.data[at] = (char)s[w - 1];
-			}
+			size_t at = f->text.len;
+			smtpi_field_space(f);
+			if (!f->err)
+				f->text.data[at] = (char)s[w - 1];
 		}
 		if (w == i)
 			continue;
@@ -223,18 +234,9 @@ void smtpi_words_unstructured(struct smtpi_field *f, const char *text, int utf8)
 		}
 		/* RFC 2047 6.2: white space between encoded words is dropped when they are
 		   read, so a run of words to encode is encoded as one, spaces included */
-		size_t end = i;
-		for (;;) {
-			size_t j = end;
-			while (j < n && is_wsp(s[j]))
-				j++;
-			size_t k = j;
-			while (k < n && !is_wsp(s[k]))
-				k++;
-			if (k == j || !needs_encoding(s + j, k - j, utf8))
-				break;
+		size_t end = i, next, k;
+		while ((k = next_word(s, n, end, &next)) > next && needs_encoding(s + next, k - next, utf8))
 			end = k;
-		}
 		smtpi_words_encode(f, s + w, end - w);
 		i = end;
 	}

@@ -89,15 +89,8 @@ static void check_name(const char *m, size_t n, const char *addr, const char *wa
 	check(vl > al + 3 && v[vl - 1] == '>' && memcmp(v + vl - 1 - al, addr, al) == 0);
 	v[vl - al - 3] = '\0';
 	char *d = md_decode_words(v);
-	if (d[0] == '"') {
-		size_t k = 0;
-		for (size_t j = 1; d[j] && d[j + 1]; j++) {
-			if (d[j] == '\\')
-				j++;
-			d[k++] = d[j];
-		}
-		d[k] = '\0';
-	}
+	if (v[0] == '"')
+		md_unquote(d);
 	check(strcmp(d, want) == 0);
 	free(d);
 	free(v);
@@ -113,7 +106,7 @@ static void check_filename(const char *m, size_t n, const char *want)
 	check(bnd && body);
 	body += 4;
 	int k = md_split(body, n - (size_t)(body - m), bnd, st, ln, 8);
-	check(k >= 2);
+	check(k >= 1);
 	char *cd = md_field(body + st[k - 1], ln[k - 1], "Content-Disposition");
 	char *f = cd ? md_param(cd, "filename") : NULL;
 	check(f && strcmp(f, want) == 0);

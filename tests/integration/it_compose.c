@@ -26,6 +26,8 @@ static void path_in(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s/%s", dir, name);
 }
 
+static int shell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static int shell(const char *fmt, ...)
 {
 	char cmd[2048];
@@ -167,6 +169,7 @@ static void marker(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "it-compose-%s-%s-%ld", name, it_mode(), (long)getpid());
 }
 
+/* Sends m over s (a report on failure), then QUIT and frees s. */
 static int send_to(smtp_session *s, smtp_message *m)
 {
 	int rc = it_send(s, m);
@@ -176,6 +179,7 @@ static int send_to(smtp_session *s, smtp_message *m)
 		fprintf(stderr, "send failed: %s\n%s", smtp_error_name(rc), text);
 	}
 	it_quit(s);
+	smtp_session_free(s);
 	return rc;
 }
 
@@ -186,6 +190,18 @@ static const char html_body[] =
 	"<html><body><p>Hallo J&ouml;rg</p><img src=\"cid:logo@example.org\"></body></html>\n";
 static const char subject[] = "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln: a subject long enough to be "
 			      "folded, with \xc3\xbcmlauts and \xe2\x82\xac signs";
+
+/* A message from sender@example.org with the marker, the subject and both bodies. */
+static smtp_compose *with_bodies(const char *mk, const char *from_name)
+{
+	smtp_compose *c = smtp_compose_new();
+	CHECK_INT(smtp_compose_set_from(c, "sender@example.org", from_name), 0);
+	CHECK_INT(smtp_compose_set_subject(c, subject), 0);
+	CHECK_INT(smtp_compose_add_header(c, "X-Marker", mk), 0);
+	CHECK_INT(smtp_compose_set_text(c, text_body), 0);
+	CHECK_INT(smtp_compose_set_html(c, html_body), 0);
+	return c;
+}
 
 /* Every kind of part, both DKIM algorithms, through aiosmtpd: structure, decoded
    headers and bodies, attachments byte for byte (0 B, 1 B, 57 B, 1 MiB; ASCII,
@@ -207,18 +223,13 @@ static void test_full_message(void)
 	size_t n57;
 	char *d57 = it_read_file(f57, &n57);
 
-	smtp_compose *c = smtp_compose_new();
-	CHECK_INT(smtp_compose_set_from(c, "sender@example.org", "J\xc3\xb6rg M\xc3\xbcller"), 0);
+	smtp_compose *c = with_bodies(mk, "J\xc3\xb6rg M\xc3\xbcller");
 	CHECK_INT(smtp_compose_add_to(c, "suzie@example.net", "Suzie Q"), 0);
 	CHECK_INT(smtp_compose_add_to(c, "to2@example.net", NULL), 0);
 	CHECK_INT(smtp_compose_add_cc(c, "cc@example.net", "\xc3\x9cn\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9, Cc"),
 		  0);
 	CHECK_INT(smtp_compose_add_bcc(c, "hidden@example.net", "Hidden"), 0);
 	CHECK_INT(smtp_compose_add_reply_to(c, "replies@example.org", NULL), 0);
-	CHECK_INT(smtp_compose_set_subject(c, subject), 0);
-	CHECK_INT(smtp_compose_add_header(c, "X-Marker", mk), 0);
-	CHECK_INT(smtp_compose_set_text(c, text_body), 0);
-	CHECK_INT(smtp_compose_set_html(c, html_body), 0);
 	CHECK_INT(smtp_compose_add_attachment(c, "", 0, "empty.bin", NULL), 0);
 	CHECK_INT(smtp_compose_add_attachment_file(c, f1, "one.bin", NULL), 0);
 	CHECK_INT(smtp_compose_add_attachment(c, d57, n57,
@@ -459,14 +470,9 @@ static void test_postfix_submission(void)
 	path_in(flogo, sizeof flogo, "pf-logo.png");
 	random_file(fbig, 1 << 20);
 	random_file(flogo, 500);
-	smtp_compose *c = smtp_compose_new();
-	CHECK_INT(smtp_compose_set_from(c, "sender@example.org", "J\xc3\xb6rg"), 0);
+	smtp_compose *c = with_bodies(mk, "J\xc3\xb6rg");
 	CHECK_INT(smtp_compose_add_to(c, "rcpt@example.net", "R"), 0);
 	CHECK_INT(smtp_compose_add_bcc(c, "pf-hidden@example.net", NULL), 0);
-	CHECK_INT(smtp_compose_set_subject(c, subject), 0);
-	CHECK_INT(smtp_compose_add_header(c, "X-Marker", mk), 0);
-	CHECK_INT(smtp_compose_set_text(c, text_body), 0);
-	CHECK_INT(smtp_compose_set_html(c, html_body), 0);
 	CHECK_INT(smtp_compose_add_attachment_file(c, fbig, "Pr\xc3\xbc" "fung.dat", NULL), 0);
 	CHECK_INT(smtp_compose_add_inline_file(c, flogo, "logo@example.org", "image/png"), 0);
 	add_signer(c, rsa_key, "rsa", SMTP_DKIM_SIMPLE, SMTP_DKIM_RELAXED);

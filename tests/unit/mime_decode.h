@@ -12,13 +12,9 @@
 
 static inline int md_hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	static const char h[] = "0123456789abcdef";
+	const char *p = c > ' ' ? strchr(h, c | 0x20) : NULL;
+	return p ? (int)(p - h) : -1;
 }
 
 /* Removes every CRLF that is followed by white space. */
@@ -230,6 +226,21 @@ static inline char *md_param(const char *v, const char *attr)
 	}
 	o[k] = '\0';
 	return o;
+}
+
+/* Removes the quotes and quoted-pairs of a quoted string (RFC 5322 3.2.4) in place;
+   anything else is left as it is. */
+static inline void md_unquote(char *d)
+{
+	size_t n = strlen(d), k = 0;
+	if (n < 2 || d[0] != '"' || d[n - 1] != '"')
+		return;
+	for (size_t j = 1; j + 1 < n; j++) {
+		if (d[j] == '\\' && j + 2 < n)
+			j++;
+		d[k++] = d[j];
+	}
+	d[k] = '\0';
 }
 
 /* Quoted-printable decoding (RFC 2045 6.7): "=XX", soft line breaks "=" CRLF. */

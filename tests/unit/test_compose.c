@@ -301,15 +301,8 @@ static void test_display_names(void)
 		if (lt)
 			*lt = '\0';
 		char *d = md_decode_words(cc);
-		if (d[0] == '"') {
-			size_t k = 0;
-			for (size_t j = 1; d[j + 1]; j++) {
-				if (d[j] == '\\')
-					j++;
-				d[k++] = d[j];
-			}
-			d[k] = '\0';
-		}
+		if (cc[0] == '"')
+			md_unquote(d);
 		CHECK_STR(d, v[i]);
 		free(d);
 		free(cc);

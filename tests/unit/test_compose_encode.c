@@ -63,25 +63,24 @@ static void test_qp_decoder_rfc_example(void)
 /* Rules (1) to (5) one by one. */
 static void test_qp_rules(void)
 {
+	static const char *const v[][2] = {
+		/* (1): "=" itself and octets outside printable ASCII as =XX, upper case */
+		{"a=b", "a=3Db"},
+		{"caf\xc3\xa9", "caf=C3=A9"},
+		{"\x01\x7f", "=01=7F"},
+		/* (2): the literal range 33..60, 62..126 */
+		{"!<>~", "!<>~"},
+		/* (3): white space is literal inside a line, encoded at its end */
+		{"a b\tc", "a b\tc"},
+		{"end \r\nnext\t\r\nlast ", "end=20\r\nnext=09\r\nlast=20"},
+		/* (4): line breaks stay line breaks */
+		{"one\r\ntwo\r\n", "one\r\ntwo\r\n"},
+	};
 	char *e;
-	/* (1): "=" itself and octets outside printable ASCII as =XX, upper case */
-	CHECK_STR(e = qp("a=b"), "a=3Db");
-	free(e);
-	CHECK_STR(e = qp("caf\xc3\xa9"), "caf=C3=A9");
-	free(e);
-	CHECK_STR(e = qp("\x01\x7f"), "=01=7F");
-	free(e);
-	/* (2): the literal range 33..60, 62..126 */
-	CHECK_STR(e = qp("!<>~"), "!<>~");
-	free(e);
-	/* (3): white space is literal inside a line, encoded at its end */
-	CHECK_STR(e = qp("a b\tc"), "a b\tc");
-	free(e);
-	CHECK_STR(e = qp("end \r\nnext\t\r\nlast "), "end=20\r\nnext=09\r\nlast=20");
-	free(e);
-	/* (4): line breaks stay line breaks */
-	CHECK_STR(e = qp("one\r\ntwo\r\n"), "one\r\ntwo\r\n");
-	free(e);
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		CHECK_STR(e = qp(v[i][0]), v[i][1]);
+		free(e);
+	}
 	/* (5): 76 octets fit; 77 get a soft break after 75 + "=" */
 	char l76[80], l77[80];
 	memset(l76, 'x', 76);
@@ -300,16 +299,8 @@ static void check_words_round_trip(const char *name, const char *text, int is_ph
 	/* unfolded, after "Name:" and the one space the writer puts there */
 	char *u = md_unfold(s, strlen(s) - 2);
 	char *d = md_decode_words(u + nl + 2);
-	if (is_phrase && d[0] == '"') {
-		/* a quoted string: unquote */
-		size_t k = 0;
-		for (size_t i = 1; d[i] && d[i + 1]; i++) {
-			if (d[i] == '\\')
-				i++;
-			d[k++] = d[i];
-		}
-		d[k] = '\0';
-	}
+	if (is_phrase && u[nl + 2] == '"')
+		md_unquote(d);
 	CHECK_STR(d, text);
 	free(u);
 	free(d);
