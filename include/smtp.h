@@ -700,8 +700,8 @@ SMTP_API int smtp_compose_set_utf8(smtp_compose *c, int on);
 /* on != 0 lets text bodies that are not ASCII go as 8bit (RFC 6152) instead of
    quoted-printable; the server must offer 8BITMIME. Returns 0. */
 SMTP_API int smtp_compose_allow_8bit(smtp_compose *c, int on);
-/* The most octets the reader attachments of one message may hold in memory when
-   DKIM needs them twice (default 64 MiB; 0 .. 2^40). Returns 0 or SMTP_EINVAL. */
+/* The most octets one reader attachment may hold in memory when DKIM needs its
+   octets twice (default 64 MiB; 0 .. 2^40). Returns 0 or SMTP_EINVAL. */
 SMTP_API int smtp_compose_set_spool_limit(smtp_compose *c, uint64_t bytes);
 /* Signs the message with d (a copy is kept; d may be freed after). Call once per key
    for dual signing (e.g. ed25519-sha256 and rsa-sha256, at most 8). Returns 0,
@@ -712,14 +712,22 @@ SMTP_API int smtp_compose_add_dkim(smtp_compose *c, const smtp_dkim *d);
    recipients only there), a streaming reader for its content
    (smtp_message_set_reader) and, when every part's size is known, the SIZE hint.
    Date and Message-ID are made now when not set. With DKIM, every part is read once
-   here for the body hash (this blocks on file I/O). c must outlive m's sending; later
-   setter calls do not change what m sends. Calling it again with the same m
-   restarts m's content from its first octet (to send m again after a failure) and
-   leaves its envelope alone. Returns 0, SMTP_EINVAL (no From; a UTF-8 local part
-   without smtp_compose_set_utf8; a file that changed; a reader that failed),
-   SMTP_ESIZE (reader attachments beyond the spool limit), SMTP_ESTATE (m is being
-   sent), SMTP_ENOMEM, or what smtp_message_set_from/add_rcpt return. */
+   here for the body hash (this blocks on file I/O). m should be new: the recipients
+   are added to what it has. c must outlive m's sending; later setter calls do not
+   change what m sends, so c can compose the next message meanwhile. When the server
+   takes the body once per RCPTMAX part, the content is given again each time.
+   Returns 0, SMTP_EINVAL (no From or no recipient; a UTF-8 local part without
+   smtp_compose_set_utf8; a file that changed; a reader that failed), SMTP_ESIZE (a
+   reader attachment beyond the spool limit), SMTP_ESTATE (m is being sent),
+   SMTP_ENOMEM, or what smtp_message_set_from/add_rcpt return (then m may hold part
+   of the envelope). */
 SMTP_API int smtp_compose_to_message(smtp_compose *c, smtp_message *m);
+/* Starts m's content again from its first octet, to send m again after a failed
+   attempt (m filled by smtp_compose_to_message from c). A message with a reader
+   attachment that was not spooled cannot be sent again: its reading fails with
+   SMTP_ESTATE. Returns 0, SMTP_EINVAL (c never filled m), SMTP_ESTATE (m is being
+   sent). */
+SMTP_API int smtp_compose_rewind(smtp_compose *c, smtp_message *m);
 
 /* For a ready-made message: writes into out the Date and Message-ID fields (CRLF
    ends) that msg[0..len) lacks, to be put before it: Date now in the local zone, a

@@ -155,25 +155,21 @@ static int envelope(const smtp_compose *c, smtp_message *m)
 	return rc || n ? rc : SMTP_EINVAL;
 }
 
+/* The plan filed under m, and the link that points to it. */
+static struct smtpi_plan **plan_of(smtp_compose *c, const smtp_message *m)
+{
+	struct smtpi_plan **pp = &c->plans;
+	while (*pp && (*pp)->m != m)
+		pp = &(*pp)->next;
+	return pp;
+}
+
 int smtp_compose_to_message(smtp_compose *c, smtp_message *m)
 {
-	if (!c || !m)
+	if (!c || !m || c->box[SMTP_FIELD_FROM].n != 1)
 		return SMTP_EINVAL;
-	struct smtpi_plan *p = c->plans;
-	while (p && p->m != m)
-		p = p->next;
-	if (p) {
-		int rc = smtp_message_set_reader(m, smtpi_plan_read, p);
-		if (!rc) {
-			smtpi_walk_free(&p->send);
-			smtpi_walk_start(&p->send, 0);
-			p->send_ended = 0;
-		}
-		return rc;
-	}
-	if (c->box[SMTP_FIELD_FROM].n != 1)
-		return SMTP_EINVAL;
-	if (!(p = calloc(1, sizeof *p)))
+	struct smtpi_plan *p = calloc(1, sizeof *p);
+	if (!p)
 		return SMTP_ENOMEM;
 	int rc = smtpi_plan_build(c, p);
 	if (!rc)
@@ -188,10 +184,32 @@ int smtp_compose_to_message(smtp_compose *c, smtp_message *m)
 		smtpi_plan_free(p);
 		return rc;
 	}
+	/* a plan filed under the same pointer belongs to a message freed since (or to
+	   this one, which now reads from the new plan): nothing reads it any more */
+	struct smtpi_plan **old = plan_of(c, m);
+	if (*old) {
+		struct smtpi_plan *dead = *old;
+		*old = dead->next;
+		smtpi_plan_free(dead);
+	}
 	p->m = m;
 	p->next = c->plans;
 	c->plans = p;
 	return 0;
+}
+
+int smtp_compose_rewind(smtp_compose *c, smtp_message *m)
+{
+	struct smtpi_plan *p = c && m ? *plan_of(c, m) : NULL;
+	if (!p)
+		return SMTP_EINVAL;
+	int rc = smtp_message_set_reader(m, smtpi_plan_read, p);
+	if (!rc) {
+		smtpi_walk_free(&p->send);
+		smtpi_walk_start(&p->send, 0);
+		p->send_ended = 0;
+	}
+	return rc;
 }
 
 int smtpi_compose_bytes(smtp_compose *c, unsigned char **out, size_t *len)

@@ -211,6 +211,19 @@ static size_t next_word(const unsigned char *s, size_t n, size_t i, size_t *w)
 	return i;
 }
 
+/* Where the run of words to encode that starts at end stops: it takes the words
+   that need encoding and white space too long to fold, with what is between them
+   (RFC 2047 6.2: white space between encoded words is dropped when they are read,
+   so it must be inside them). */
+static size_t encoded_run(const unsigned char *s, size_t n, size_t end, int utf8)
+{
+	size_t next, k;
+	while ((k = next_word(s, n, end, &next)) > end &&
+	       (next - end > LONG_WORD || (k > next && needs_encoding(s + next, k - next, utf8))))
+		end = k;
+	return end;
+}
+
 void smtpi_words_unstructured(struct smtpi_field *f, const char *text, int utf8)
 {
 	const unsigned char *s = (const unsigned char *)text;
@@ -218,13 +231,29 @@ void smtpi_words_unstructured(struct smtpi_field *f, const char *text, int utf8)
 	while (i < n) {
 		size_t ws = i, w;
 		i = next_word(s, n, i, &w);
-		if (w > ws) {
+		if (w - ws > LONG_WORD) {
+			/* no fold can split white space: the first octet separates, the
+			   rest is encoded with what follows */
+			if (ws > 0) {
+				size_t at = f->text.len;
+				smtpi_field_space(f);
+				if (!f->err)
+					f->text.data[at] = (char)s[ws++];
+			}
+			i = encoded_run(s, n, ws, utf8);
+			smtpi_words_encode(f, s + ws, i - ws);
+			continue;
+		}
+		if (w > ws && w < n) {
 			/* the last white space octet is the fold point, the others stay */
 			smtpi_field_text(f, s + ws, w - ws - 1);
 			size_t at = f->text.len;
 			smtpi_field_space(f);
 			if (!f->err)
 				f->text.data[at] = (char)s[w - 1];
+		} else {
+			/* white space at the end is no place to fold */
+			smtpi_field_text(f, s + ws, w - ws);
 		}
 		if (w == i)
 			continue;
@@ -232,12 +261,7 @@ void smtpi_words_unstructured(struct smtpi_field *f, const char *text, int utf8)
 			smtpi_field_text(f, s + w, i - w);
 			continue;
 		}
-		/* RFC 2047 6.2: white space between encoded words is dropped when they are
-		   read, so a run of words to encode is encoded as one, spaces included */
-		size_t end = i, next, k;
-		while ((k = next_word(s, n, end, &next)) > next && needs_encoding(s + next, k - next, utf8))
-			end = k;
-		smtpi_words_encode(f, s + w, end - w);
-		i = end;
+		i = encoded_run(s, n, i, utf8);
+		smtpi_words_encode(f, s + w, i - w);
 	}
 }

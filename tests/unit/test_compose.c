@@ -363,8 +363,27 @@ static void test_to_message_rules(void)
 	CHECK_INT(smtp_compose_to_message(c, m), SMTP_EINVAL); /* RFC 6532 needs SMTPUTF8 */
 	CHECK_INT(smtp_compose_set_utf8(c, 1), 0);
 	CHECK_INT(smtp_compose_to_message(c, m), 0);
-	CHECK_INT(smtp_compose_to_message(c, m), 0); /* again: restarts the content */
+	CHECK_INT(smtp_compose_rewind(c, m), 0);
 	CHECK_INT(smtp_compose_to_message(NULL, m), SMTP_EINVAL);
+	smtp_message *other = smtp_message_new();
+	CHECK_INT(smtp_compose_rewind(c, other), SMTP_EINVAL); /* never filled by c */
+	CHECK_INT(smtp_compose_rewind(NULL, m), SMTP_EINVAL);
+	smtp_message_free(other);
+	smtp_message_free(m);
+	/* composing into the same message again (or into a new one at a freed one's
+	   address) makes a new message, which replaces the plan filed there */
+	m = smtp_message_new();
+	CHECK_INT(smtp_compose_to_message(c, m), 0);
+	char *id1 = md_field(c->plans->head.data, c->plans->head.len, "Message-ID");
+	CHECK_INT(smtp_compose_to_message(c, m), 0);
+	char *id2 = md_field(c->plans->head.data, c->plans->head.len, "Message-ID");
+	CHECK(id1 && id2 && strcmp(id1, id2) != 0);
+	size_t plans = 0;
+	for (struct smtpi_plan *p = c->plans; p; p = p->next)
+		plans += p->m == m;
+	CHECK_INT(plans, 1);
+	free(id1);
+	free(id2);
 	smtp_message_free(m);
 	smtp_compose_free(c);
 

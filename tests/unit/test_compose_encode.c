@@ -323,6 +323,19 @@ static void test_words_round_trips(void)
 	for (int i = 0; i < 40; i++)
 		strcat(cjk, "\xe6\x97\xa5\xe6\x9c\xac");
 	check_words_round_trip("Subject", cjk, 0);
+	/* white space too long for any fold goes into encoded words */
+	char spaces[1200];
+	memset(spaces, ' ', 1100);
+	spaces[1100] = '\0';
+	check_words_round_trip("Subject", spaces, 0);
+	spaces[0] = 'a';
+	spaces[1099] = 'b';
+	check_words_round_trip("Subject", spaces, 0);
+	memcpy(spaces, "\xc3\xa9", 2);
+	check_words_round_trip("Subject", spaces, 0);
+	spaces[1099] = ' ';
+	check_words_round_trip("Subject", spaces, 0);
+	check_words_round_trip("Subject", "trailing   ", 0);
 	check_words_round_trip("To", "Last, First", 1);
 	check_words_round_trip("To", "say \"hi\" \\ bye", 1);
 	check_words_round_trip("To", "Zo\xc3\xab \"Q\" M\xc3\xbcller", 1);

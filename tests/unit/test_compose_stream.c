@@ -246,7 +246,8 @@ static void test_reader_spooled_for_dkim(void)
 	free(data);
 }
 
-/* After its end the reader starts over; to_message again restarts it too. */
+/* After its end the reader starts over (the engine sends the body once per RCPTMAX
+   part); smtp_compose_rewind starts it over at any point. */
 static void test_reader_restarts(void)
 {
 	smtp_compose *c = with_parts(28);
@@ -267,6 +268,19 @@ static void test_reader_restarts(void)
 	free(a);
 	free(b);
 	smtpi_plan_free(p);
+
+	/* through a message: half of it read, rewound, then read whole */
+	smtp_message *m = smtp_message_new();
+	CHECK_INT(smtp_compose_to_message(c, m), 0);
+	struct smtpi_plan *mp = c->plans;
+	CHECK(mp && mp->m == m);
+	CHECK_INT(smtpi_plan_read(mp, blk, sizeof blk), 50);
+	CHECK_INT(smtp_compose_rewind(c, m), 0);
+	a = walk_all(mp, 100, &l1, &err);
+	CHECK_INT(l1, mp->size);
+	CHECK(memcmp(a, "From: ", 6) == 0);
+	free(a);
+	smtp_message_free(m);
 	smtp_compose_free(c);
 }
 
