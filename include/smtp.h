@@ -630,8 +630,8 @@ SMTP_API int smtp_mailbox_parse(const char *mailbox, char *addr, size_t addr_cap
 SMTP_API int smtp_compose_set_envelope_from(smtp_compose *c, const char *mailbox);
 SMTP_API int smtp_compose_add_envelope_rcpt(smtp_compose *c, const char *mailbox);
 
-/* Sets the Subject (at most 16384 octets; TAB allowed, other control characters are
-   SMTP_EINVAL). Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+/* Sets the Subject (at most 16384 octets; TAB allowed; other control characters and
+   invalid UTF-8 are SMTP_EINVAL). Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
 SMTP_API int smtp_compose_set_subject(smtp_compose *c, const char *subject);
 /* Sets the Date: seconds since 1970 (0 .. 253402300799, the end of year 9999) and the
    zone's offset east of UTC in minutes (-1439 .. 1439). Without it the Date is the
@@ -669,8 +669,8 @@ SMTP_API int smtp_compose_set_html(smtp_compose *c, const char *html);
    signs, so it must not change meanwhile. From a reader: fn(ud, ...) is called
    while the message is sent (or, with DKIM, during smtp_compose_to_message, which
    then keeps its octets in memory up to the spool limit); size is the exact number
-   of octets it gives, or -1 when unknown (then no SIZE hint). A message with a reader
-   attachment can be sent once unless its octets were spooled.
+   of octets it gives, or -1 when unknown (then no SIZE hint); a reader that gives
+   another number fails the message with SMTP_EINVAL.
    Returns 0, SMTP_EINVAL (bad strings, a path that cannot be opened as a regular
    file, size out of range, a full list), SMTP_ENOMEM. */
 SMTP_API int smtp_compose_add_attachment(smtp_compose *c, const void *data, size_t len,
@@ -748,6 +748,8 @@ typedef enum smtp_dkim_canon {
 
 /* Creates a signer without key. Returns NULL when out of memory. No I/O. */
 SMTP_API smtp_dkim *smtp_dkim_new(void);
+/* Frees the signer and its key (compose objects keep their own copies). NULL is
+   allowed. */
 SMTP_API void smtp_dkim_free(smtp_dkim *d);
 /* Sets the signing domain (d=, A-labels are made of an IDN) and selector (s=): the
    public key is at selector._domainkey.domain. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
