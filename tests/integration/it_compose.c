@@ -572,5 +572,7 @@ int main(int argc, char **argv)
 	RUN(test_postfix_submission);
 	RUN(test_password_reset_example);
 	shell("rm -rf %s", dir);
-	return CHECK_DONE("it_compose");
+	char name[64];
+	snprintf(name, sizeof name, "it_compose (%s)", it_mode());
+	return CHECK_DONE(name);
 }
