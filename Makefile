@@ -30,6 +30,8 @@ STATIC = $(BUILD)/libsmtp.a
 TOOLS = $(BUILD)/tools/smtp-send
 EXAMPLES = $(BUILD)/examples/nonblocking \
            $(BUILD)/examples/libevent-send $(BUILD)/examples/libuv-send
+# composing messages (lib/compose): the newcomer's example
+EXAMPLES += $(BUILD)/examples/password-reset
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))

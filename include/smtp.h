@@ -611,6 +611,222 @@ SMTP_API size_t smtp_report_json(const smtp_report *r, char *buf, size_t len);
    its control characters escaped (\xNN); same contract. */
 SMTP_API size_t smtp_report_text(const smtp_report *r, char *buf, size_t len);
 
+/* ---- composing messages (lib/compose) ---- */
+
+/* A message builder: addresses, subject, text and HTML, attachments, DKIM keys in;
+   RFC 5322 + MIME content and the envelope out, into an smtp_message. Everything it
+   needs encoded is encoded (RFC 2047 words, RFC 2231 file names, quoted-printable,
+   base64), header lines are folded at 78 octets and never exceed 998, and no setter
+   lets CR, LF or NUL into a header: they are SMTP_EINVAL. Strings are UTF-8 and
+   copied. Constructors and setters do no I/O except where a file is named. */
+typedef struct smtp_compose smtp_compose;
+/* A DKIM signing key with its domain, selector and options (RFC 6376). */
+typedef struct smtp_dkim smtp_dkim;
+
+/* The address header fields, for smtp_compose_add_mailbox. */
+typedef enum smtp_field {
+	SMTP_FIELD_FROM = 0, /* one mailbox (RFC 5322 3.6.2); setting it again replaces it */
+	SMTP_FIELD_SENDER,   /* one mailbox; replaces */
+	SMTP_FIELD_REPLY_TO, /* the rest are lists: each call adds one */
+	SMTP_FIELD_TO,
+	SMTP_FIELD_CC,
+	SMTP_FIELD_BCC       /* envelope only: never written into the header */
+} smtp_field;
+
+/* Longest address (64 + "@" + 255, RFC 5321 4.5.3.1) and display name, in octets. */
+#define SMTP_ADDR_MAX 320
+#define SMTP_NAME_MAX 512
+
+/* Creates an empty builder. Returns NULL when out of memory. No I/O. */
+SMTP_API smtp_compose *smtp_compose_new(void);
+/* Frees the builder, its copies, open files and plans. NULL is allowed. Every message
+   it filled must be done sending (its report final) or freed first. */
+SMTP_API void smtp_compose_free(smtp_compose *c);
+
+/* Address setters: addr is a mailbox ("a@example.org", angle brackets allowed),
+   name its display name (NULL or "" for none; at most SMTP_NAME_MAX octets, encoded
+   as RFC 2047 words when not ASCII). set_* replace, add_* append (at most 10000 per
+   list). Returns 0, SMTP_EINVAL (address syntax, a control character such as CR, LF
+   or NUL in either string, invalid UTF-8, a full list), SMTP_ENOMEM. */
+SMTP_API int smtp_compose_set_from(smtp_compose *c, const char *addr, const char *name);
+SMTP_API int smtp_compose_set_sender(smtp_compose *c, const char *addr, const char *name);
+SMTP_API int smtp_compose_add_reply_to(smtp_compose *c, const char *addr, const char *name);
+SMTP_API int smtp_compose_add_to(smtp_compose *c, const char *addr, const char *name);
+SMTP_API int smtp_compose_add_cc(smtp_compose *c, const char *addr, const char *name);
+SMTP_API int smtp_compose_add_bcc(smtp_compose *c, const char *addr, const char *name);
+/* Adds (or for FROM and SENDER sets) a mailbox written as text: "a@example.org",
+   "<a@example.org>", "Name <a@example.org>" or "\"Last, First\" <a@example.org>".
+   Returns like the setters above. */
+SMTP_API int smtp_compose_add_mailbox(smtp_compose *c, smtp_field field, const char *mailbox);
+/* Splits mailbox text (the forms of smtp_compose_add_mailbox) into its address
+   (addr, at least SMTP_ADDR_MAX + 1 octets) and display name (name, at least
+   SMTP_NAME_MAX + 1 octets; "" when none; a quoted name is unquoted), both
+   NUL-terminated. Returns 0, SMTP_EINVAL (syntax, control characters, a buffer too
+   small). */
+SMTP_API int smtp_mailbox_parse(const char *mailbox, char *addr, size_t addr_cap, char *name,
+				size_t name_cap);
+/* Overrides the envelope. Without these, smtp_compose_to_message takes the reverse
+   path from Sender (else From) and the recipients from To, Cc and Bcc. mailbox as
+   for smtp_message_set_from ("" for the null reverse path) and
+   smtp_message_add_rcpt. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_compose_set_envelope_from(smtp_compose *c, const char *mailbox);
+SMTP_API int smtp_compose_add_envelope_rcpt(smtp_compose *c, const char *mailbox);
+
+/* Sets the Subject (at most 16384 octets; TAB allowed; other control characters and
+   invalid UTF-8 are SMTP_EINVAL). Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_compose_set_subject(smtp_compose *c, const char *subject);
+/* Sets the Date: seconds since 1970 (0 .. 253402300799, the end of year 9999) and the
+   zone's offset east of UTC in minutes (-1439 .. 1439). Without it the Date is the
+   time of smtp_compose_to_message in the local zone. Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_compose_set_date(smtp_compose *c, int64_t unix_time, int utc_offset_minutes);
+/* Sets the Message-ID, "left@right" with or without angle brackets (RFC 5322 3.6.4,
+   ASCII, at most 250 octets). Without it a random, unguessable one with the From
+   domain is made. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_compose_set_message_id(smtp_compose *c, const char *id);
+/* Sets In-Reply-To, and adds one id to References (call once per id, oldest first);
+   ids as for smtp_compose_set_message_id. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_compose_set_in_reply_to(smtp_compose *c, const char *id);
+SMTP_API int smtp_compose_add_references(smtp_compose *c, const char *id);
+/* Adds any other header field. name: RFC 5322 3.6.8 field-name (printable ASCII but
+   ":", at most 76 octets), not one the builder writes itself (From, Sender, Reply-To,
+   To, Cc, Bcc, Subject, Date, Message-ID, In-Reply-To, References, MIME-Version,
+   Content-*, DKIM-Signature: use their setters). value: unstructured text, as for
+   the Subject. Fields keep their order. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_compose_add_header(smtp_compose *c, const char *name, const char *value);
+
+/* Sets the text/plain and the text/html part (both: multipart/alternative). UTF-8;
+   LF, CR or CRLF line ends (sent as CRLF); NUL and invalid UTF-8 are SMTP_EINVAL.
+   Sent as 7bit when ASCII with lines of at most 78 octets, else quoted-printable (or
+   8bit, see smtp_compose_allow_8bit). Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_compose_set_text(smtp_compose *c, const char *text);
+SMTP_API int smtp_compose_set_html(smtp_compose *c, const char *html);
+
+/* Attachments (multipart/mixed), sent in base64. filename: shown to the recipient
+   (UTF-8, at most 1000 octets, no control characters; RFC 2231-encoded when not
+   ASCII); content_type: e.g. "application/pdf" (NULL: guessed from the file name
+   with smtp_mime_type_guess; multipart and message types are SMTP_EINVAL).
+   From memory: the octets are copied. From a file: path is opened now and kept open
+   (it must be a regular file; filename NULL: its base name); its octets are read
+   while the message is sent, and once more by smtp_compose_to_message when DKIM
+   signs, so it must not change meanwhile. From a reader: fn(ud, ...) is called
+   while the message is sent (or, with DKIM, during smtp_compose_to_message, which
+   then keeps its octets in memory up to the spool limit); size is the exact number
+   of octets it gives, or -1 when unknown (then no SIZE hint); a reader that gives
+   another number fails the message with SMTP_EINVAL.
+   Returns 0, SMTP_EINVAL (bad strings, a path that cannot be opened as a regular
+   file, size out of range, a full list), SMTP_ENOMEM. */
+SMTP_API int smtp_compose_add_attachment(smtp_compose *c, const void *data, size_t len,
+					 const char *filename, const char *content_type);
+SMTP_API int smtp_compose_add_attachment_file(smtp_compose *c, const char *path,
+					      const char *filename, const char *content_type);
+SMTP_API int smtp_compose_add_attachment_reader(smtp_compose *c, smtp_read_fn fn, void *ud,
+						int64_t size, const char *filename,
+						const char *content_type);
+/* Inline parts (multipart/related with the HTML part) that the HTML refers to as
+   "cid:" + content_id; content_id as a Message-ID, or a dot-atom without "@".
+   content_type NULL: guessed from the file name (memory: application/octet-stream).
+   Returns like the attachment setters. */
+SMTP_API int smtp_compose_add_inline(smtp_compose *c, const void *data, size_t len,
+				     const char *content_id, const char *content_type);
+SMTP_API int smtp_compose_add_inline_file(smtp_compose *c, const char *path,
+					  const char *content_id, const char *content_type);
+/* The media type for a file name's extension ("report.PDF" -> "application/pdf"),
+   "application/octet-stream" when unknown (static storage, never NULL). */
+SMTP_API const char *smtp_mime_type_guess(const char *filename);
+
+/* on != 0 makes an SMTPUTF8 message (RFC 6532): display names, Subject, header
+   values and file names go as raw UTF-8 instead of encoded words, addresses may have
+   UTF-8 local parts, and bodies may be 8bit. The server must offer SMTPUTF8 and
+   8BITMIME. Returns 0. */
+SMTP_API int smtp_compose_set_utf8(smtp_compose *c, int on);
+/* on != 0 lets text bodies that are not ASCII go as 8bit (RFC 6152) instead of
+   quoted-printable; the server must offer 8BITMIME. Returns 0. */
+SMTP_API int smtp_compose_allow_8bit(smtp_compose *c, int on);
+/* The most octets one reader attachment may hold in memory when DKIM needs its
+   octets twice (default 64 MiB; 0 .. 2^40). Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_compose_set_spool_limit(smtp_compose *c, uint64_t bytes);
+/* Signs the message with d (a copy is kept; d may be freed after). Call once per key
+   for dual signing (e.g. ed25519-sha256 and rsa-sha256, at most 8). Returns 0,
+   SMTP_EINVAL (d has no domain or key, too many), SMTP_ENOMEM. */
+SMTP_API int smtp_compose_add_dkim(smtp_compose *c, const smtp_dkim *d);
+
+/* Composes the message into m: its envelope (see smtp_compose_set_envelope_from; Bcc
+   recipients only there), a streaming reader for its content
+   (smtp_message_set_reader) and, when every part's size is known, the SIZE hint.
+   Date and Message-ID are made now when not set. With DKIM, every part is read once
+   here for the body hash (this blocks on file I/O). m should be new: the recipients
+   are added to what it has. c must outlive m's sending; later setter calls do not
+   change what m sends, so c can compose the next message meanwhile. When the server
+   takes the body once per RCPTMAX part, the content is given again each time.
+   Returns 0, SMTP_EINVAL (no From or no recipient; a UTF-8 local part without
+   smtp_compose_set_utf8; a file that changed; a reader that failed), SMTP_ESIZE (a
+   reader attachment beyond the spool limit), SMTP_ESTATE (m is being sent),
+   SMTP_ENOMEM, or what smtp_message_set_from/add_rcpt return (then m may hold part
+   of the envelope). */
+SMTP_API int smtp_compose_to_message(smtp_compose *c, smtp_message *m);
+/* Starts m's content again from its first octet, to send m again after a failed
+   attempt (m filled by smtp_compose_to_message from c). A message with a reader
+   attachment that was not spooled cannot be sent again: its reading fails with
+   SMTP_ESTATE. Returns 0, SMTP_EINVAL (c never filled m), SMTP_ESTATE (m is being
+   sent). */
+SMTP_API int smtp_compose_rewind(smtp_compose *c, smtp_message *m);
+
+/* For a ready-made message: writes into out the Date and Message-ID fields (CRLF
+   ends) that msg[0..len) lacks, to be put before it: Date now in the local zone, a
+   random Message-ID with domain (NULL: the domain of msg's From address). out must
+   hold SMTP_MISSING_HEADERS_MAX octets; *outlen gets the length (0 when nothing is
+   missing; out is NUL-terminated). Returns 0, SMTP_EINVAL (no usable domain, buffer
+   too small), SMTP_ENOMEM. */
+#define SMTP_MISSING_HEADERS_MAX 512
+SMTP_API int smtp_compose_missing_headers(const void *msg, size_t len, const char *domain,
+					  char *out, size_t outcap, size_t *outlen);
+
+/* ---- DKIM signing (RFC 6376; RFC 8463) ---- */
+
+typedef enum smtp_dkim_canon {
+	SMTP_DKIM_RELAXED = 0, /* the default, for header and body */
+	SMTP_DKIM_SIMPLE
+} smtp_dkim_canon;
+
+/* Creates a signer without key. Returns NULL when out of memory. No I/O. */
+SMTP_API smtp_dkim *smtp_dkim_new(void);
+/* Frees the signer and its key (compose objects keep their own copies). NULL is
+   allowed. */
+SMTP_API void smtp_dkim_free(smtp_dkim *d);
+/* Sets the signing domain (d=, A-labels are made of an IDN) and selector (s=): the
+   public key is at selector._domainkey.domain. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_dkim_set_domain(smtp_dkim *d, const char *domain, const char *selector);
+/* Loads the private key from a PEM file, or from PEM text in memory (len octets),
+   with OpenSSL: RSA of 1024 to 4096 bits signs rsa-sha256 (2048 recommended), Ed25519
+   signs ed25519-sha256 (RFC 8463). Encrypted keys are not supported. Reads the file
+   (blocking). Returns 0, SMTP_EINVAL (unreadable, not a key, another type or size),
+   SMTP_ENOMEM. */
+SMTP_API int smtp_dkim_set_key_file(smtp_dkim *d, const char *path);
+SMTP_API int smtp_dkim_set_key_pem(smtp_dkim *d, const char *pem, size_t len);
+/* Canonicalisation of header and body (RFC 6376 3.4). Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_dkim_set_canon(smtp_dkim *d, smtp_dkim_canon header, smtp_dkim_canon body);
+/* The signed header fields (h=), colon-separated ("from:to:subject"); a name listed
+   more often than the field occurs also signs its absence. It must list "from".
+   NULL restores the default: those of from, to, cc, subject, date, message-id,
+   reply-to, mime-version, content-type, in-reply-to, references that are present,
+   with From signed once more than it occurs. At most 512 octets. Returns 0,
+   SMTP_EINVAL, SMTP_ENOMEM. */
+SMTP_API int smtp_dkim_set_headers(smtp_dkim *d, const char *names);
+/* Signatures expire (x=) seconds after signing (1 .. 315360000), 0: never (the
+   default). Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_dkim_set_expiry(smtp_dkim *d, int64_t seconds);
+/* Signs a ready-made message msg[0..len) (line ends LF or CRLF, as the library sends
+   them: CRLF) and writes its DKIM-Signature field, CRLF-terminated and
+   NUL-terminated, into out, to be put before the message. out must hold
+   SMTP_DKIM_SIGNATURE_MAX octets; *outlen gets the length. No body length (l=) is
+   ever signed. Returns 0, SMTP_EINVAL (no key or domain, no From field, out too
+   small), SMTP_ENOMEM. */
+#define SMTP_DKIM_SIGNATURE_MAX 4096
+SMTP_API int smtp_dkim_sign(const smtp_dkim *d, const void *msg, size_t len, char *out,
+			    size_t outcap, size_t *outlen);
+
+/* ---- end of composing messages ---- */
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,7 +14,7 @@ R=$(mktemp -d /tmp/smtpit.XXXXXX)
 chmod 755 "$R"
 
 stop_all() {
-    for s in node-secure node-starttls aio-unknownca aio-expired aio-wronghost aio-sasl aio-tls aio; do
+    for s in node-secure node-starttls aio-unknownca aio-expired aio-wronghost aio-sasl aio-tls aio aio-big; do
         [ -f "$R/$s/node.pid" ] && sh "$servers/node-smtp.sh" stop "$R/$s" || true
         [ -f "$R/$s/aiosmtpd.pid" ] && sh "$servers/aiosmtpd.sh" stop "$R/$s" || true
     done
@@ -90,6 +90,12 @@ if [ -x "$servers/node-smtp.sh" ] || [ -f "$servers/node-smtp.sh" ]; then
         --auth-methods PLAIN,LOGIN --auth-user "$SMTP_IT_USER" --auth-password "$SMTP_IT_PASSWORD")
     export SMTP_IT_NODE_SECURE_DIR="$R/node-secure/node"
 fi
+# it_compose: an aiosmtpd without a size limit (a 25 MiB attachment is 34 MB in
+# base64, past aiosmtpd's default 32 MiB), and the Python checker of composed messages
+export SMTP_IT_AIOBIG_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-big" --size 0)
+export SMTP_IT_AIOBIG_DIR="$R/aio-big/aiosmtpd"
+export SMTP_IT_COMPOSE_CHECK="$here/compose_check.py"
+
 export SMTP_IT_FAKE="$servers/fake_server.py"
 export SMTP_IT_PYTHON=/usr/bin/python3
 
