@@ -35,9 +35,12 @@ FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 INTEG_SRCS = $(sort $(wildcard tests/integration/it_*.c))
 INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+# lib/deliver's tests against real servers (tests/deliver/run.sh)
+DELIVER_SRCS = $(sort $(wildcard tests/deliver/dl_*.c))
+DELIVER_BINS = $(DELIVER_SRCS:tests/deliver/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
-        check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
+        check-deliver check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
         install clean
 
 all: lib tools examples
@@ -91,7 +94,17 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c tests/integration/*.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
-tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) tools examples
+$(BUILD)/tests/dl_%: tests/deliver/dl_%.c tests/deliver/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# the pool under libevent and libuv, through the adapters' pool halves
+$(BUILD)/tests/dl_loop: tests/deliver/dl_loop.c tests/deliver/*.h include/smtp/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) \
+	  -levent -luv
+
+tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) $(DELIVER_BINS) tools examples
 
 deps:
 	@sh tests/deps.sh
@@ -105,6 +118,9 @@ check-fuzz: $(FUZZ_REPLAY)
 check-integration: tests
 	@BUILD=$(BUILD) sh tests/integration/run.sh
 
+check-deliver: $(DELIVER_BINS) tools
+	@BUILD=$(BUILD) sh tests/deliver/run.sh
+
 check-install: lib
 	@BUILD=$(BUILD) sh tests/install-test.sh
 
@@ -114,7 +130,8 @@ check-warnings:
 check-asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" check-unit check-fuzz check-integration
+	  LDFLAGS="-fsanitize=address,undefined" check-unit check-fuzz check-integration \
+	  check-deliver
 
 check-valgrind: tests
 	@BUILD=$(BUILD) VALGRIND=1 sh tests/run-unit.sh $(UNIT_BINS)
@@ -124,6 +141,7 @@ check: deps
 	$(MAKE) check-warnings
 	$(MAKE) check-unit check-fuzz check-install
 	$(MAKE) check-integration
+	$(MAKE) check-deliver
 	$(MAKE) check-valgrind
 	$(MAKE) check-asan
 	@echo "make check: all suites passed"

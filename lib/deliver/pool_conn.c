@@ -273,42 +273,45 @@ static int rate_ok(smtp_pool *p, const struct smtpi_pool_item *it, int64_t now)
 	return 1;
 }
 
-/* The connection for the next message, opening one when every open one is busy and
-   the limits allow. Called with p->mu held. */
-static struct smtpi_pool_conn *target(smtp_pool *p, int64_t now)
+/* Whether a new connection may open now: under the limit in force, no failed setup
+   to wait out, and the connection rate allows one. Called with p->mu held. */
+static int may_open(smtp_pool *p, int64_t now, int64_t *wait)
 {
-	struct smtpi_pool_conn *c = pick(p);
-	if (c && c->ninflight == 0)
-		return c;
 	unsigned cap = smtpi_throttle_cap(&p->throttle, now);
 	if (cap > p->max_conns)
 		cap = p->max_conns;
+	*wait = 0;
 	if (p->live >= cap || now < p->setup_wake)
-		return c;
-	struct smtpi_rate *cr = &p->rate[SMTP_RATE_CONNECTIONS];
-	int64_t wait = smtpi_rate_wait(cr, 1, now);
-	if (wait > 0) {
-		if (!c)
-			p->rate_wake = now + wait;
-		return c;
-	}
-	struct smtpi_pool_conn *n = open_conn(p, now);
-	if (!n)
-		return c;
-	if (smtpi_rate_take(cr, 1, now)) {
-		/* the connection is open already; count it at the next chance */
-		p->rate_wake = now + 1;
-	}
-	return n;
+		return 0;
+	*wait = smtpi_rate_wait(&p->rate[SMTP_RATE_CONNECTIONS], 1, now);
+	return *wait == 0;
 }
 
 void smtpi_pool_assign(smtp_pool *p, int64_t now)
 {
 	pthread_mutex_lock(&p->mu);
 	while (p->q_head && now >= p->rate_wake) {
-		struct smtpi_pool_conn *c = target(p, now);
-		if (!c || !p->q_head || !rate_ok(p, p->q_head, now))
+		/* the least busy connection, or a new one when every open one is busy */
+		struct smtpi_pool_conn *c = pick(p);
+		int64_t wait;
+		int open = (!c || c->ninflight > 0) && may_open(p, now, &wait);
+		if (!c && !open) {
+			if (wait > 0)
+				p->rate_wake = now + wait;
 			break;
+		}
+		if (!rate_ok(p, p->q_head, now))
+			break;
+		if (open) {
+			struct smtpi_pool_conn *n = open_conn(p, now);
+			if (n) {
+				c = n;
+				if (smtpi_rate_take(&p->rate[SMTP_RATE_CONNECTIONS], 1, now))
+					p->rate_wake = now + 1; /* out of memory: slow down */
+			}
+			if (!c || !p->q_head)
+				break; /* the message's turn was spent; it goes next time */
+		}
 		struct smtpi_pool_item *it = p->q_head;
 		p->q_head = it->next;
 		if (!p->q_head)
@@ -365,7 +368,15 @@ void smtpi_pool_maintain(smtp_pool *p, int64_t now)
 			c->mode = SMTPI_CONN_RETIRING;
 		if (c->mode == SMTPI_CONN_OPEN)
 			keep++;
-		if (c->ninflight || smtp_session_get_state(c->s) != SMTP_STATE_READY)
+		if (c->ninflight)
+			continue;
+		smtp_session_state st = smtp_session_get_state(c->s);
+		if (st == SMTP_STATE_IDLE) {
+			/* opened, then its message's turn went by: nothing to close */
+			release(p, c);
+			continue;
+		}
+		if (st != SMTP_STATE_READY)
 			continue;
 		int expired = idle_ms && !queued && c->idle_since && now - c->idle_since >= idle_ms;
 		if (ending || expired || c->mode == SMTPI_CONN_RETIRING)
