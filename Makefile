@@ -26,7 +26,9 @@ LIB_HDRS = $(wildcard lib/*/*.h) include/smtp.h
 SHARED = $(BUILD)/libsmtp.so.$(VERSION)
 STATIC = $(BUILD)/libsmtp.a
 
-TOOLS = $(BUILD)/tools/smtp-send
+TOOLS = $(BUILD)/tools/smtp-send $(BUILD)/tools/smtp-worker
+# tools/smtp-worker: small files of one concern each, linked with hiredis
+WORKER_SRCS = $(sort $(wildcard tools/smtp-worker/*.c))
 EXAMPLES = $(BUILD)/examples/nonblocking \
            $(BUILD)/examples/libevent-send $(BUILD)/examples/libuv-send
 UNIT_SRCS = $(sort $(wildcard tests/unit/test_*.c))
@@ -69,6 +71,11 @@ $(BUILD)/tools/%: tools/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
+$(BUILD)/tools/smtp-worker: $(WORKER_SRCS) tools/smtp-worker/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools/smtp-worker $(LDFLAGS) -o $@ $(WORKER_SRCS) $(STATIC) $(LIBS) \
+	  -lhiredis
+
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
@@ -85,6 +92,13 @@ $(BUILD)/examples/libuv-send: examples/libuv-send.c include/smtp/libuv.h $(STATI
 $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# the worker's command-line and JSON checks, without Redis
+$(BUILD)/tests/test_worker: tests/unit/test_worker.c tests/unit/*.h tools/smtp-worker/json.c \
+  tools/smtp-worker/options.c tools/smtp-worker/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itools/smtp-worker $(LDFLAGS) -o $@ $< \
+	  tools/smtp-worker/json.c tools/smtp-worker/options.c $(STATIC) $(LIBS)
 
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(STATIC)
 	@mkdir -p $(dir $@)
@@ -103,6 +117,12 @@ $(BUILD)/tests/dl_loop: tests/deliver/dl_loop.c tests/deliver/*.h include/smtp/*
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) \
 	  -levent -luv
+
+# tools/smtp-worker's test reads and writes Redis itself
+$(BUILD)/tests/dl_worker: tests/deliver/dl_worker.c tests/deliver/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) \
+	  -lhiredis
 
 tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) $(DELIVER_BINS) tools examples
 

@@ -20,7 +20,8 @@
 #   aio-grey    aiosmtpd --greylist 1 --greylist-only grey (dl_retry)
 #   aio-throttle  aiosmtpd --throttle-every 7 (dl_throttle)
 #   aio-worker  aiosmtpd --greylist 1 --greylist-only grey, and redis-server on a
-#               free loopback port, for tests/deliver/worker_test.sh
+#               free loopback port (tests/servers/redis.sh), for dl_worker, which
+#               runs $BUILD/tools/smtp-worker
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -43,6 +44,7 @@ stop_all() {
     for s in aio-grey aio-throttle aio-worker; do
         [ -f "$R/$s/aiosmtpd.pid" ] && sh "$servers/aiosmtpd.sh" stop "$R/$s"
     done
+    [ -f "$R/redis/redis.pid" ] && sh "$servers/redis.sh" stop "$R/redis"
     rm -rf "$R"
 }
 trap stop_all EXIT
@@ -89,6 +91,11 @@ export DL_AIO_GREY_LOG="$R/aio-grey/aiosmtpd.log"
 export DL_AIO_THROTTLE_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-throttle" \
     --throttle-every 7)
 export DL_AIO_THROTTLE_DIR="$R/aio-throttle/aiosmtpd"
+export DL_AIO_WORKER_PORT=$(sh "$servers/aiosmtpd.sh" start "$R/aio-worker" \
+    --greylist 1 --greylist-only grey)
+export DL_AIO_WORKER_DIR="$R/aio-worker/aiosmtpd"
+export DL_REDIS_PORT=$(sh "$servers/redis.sh" start "$R/redis")
+export DL_WORKER="$build/tools/smtp-worker"
 
 passed=0
 failed=0
