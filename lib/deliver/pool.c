@@ -52,12 +52,7 @@ static void complete_queued(smtp_pool *p)
 	pthread_mutex_unlock(&p->mu);
 	while (it) {
 		struct smtpi_pool_item *next = it->next;
-		it->next = NULL;
-		if (p->done_tail)
-			p->done_tail->next = it;
-		else
-			p->done_head = it;
-		p->done_tail = it;
+		smtpi_pool_done_push(p, it);
 		it = next;
 	}
 	smtpi_pool_settle(p, smtpi_pool_now());

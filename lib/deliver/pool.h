@@ -106,6 +106,8 @@ void smtpi_pool_step(smtp_pool *p, struct smtpi_pool_conn *c, int64_t now);
 void smtpi_pool_assign(smtp_pool *p, int64_t now);
 /* Closes idle, used-up and excess connections; marks the pool closed when it ends. */
 void smtpi_pool_maintain(smtp_pool *p, int64_t now);
+/* Appends a message the pool is done with to the completed list. */
+void smtpi_pool_done_push(smtp_pool *p, struct smtpi_pool_item *it);
 /* Runs the callbacks of completed messages, or queues them again. */
 void smtpi_pool_settle(smtp_pool *p, int64_t now);
 /* The earliest time a connection needs the loop (its session's deadline, or its

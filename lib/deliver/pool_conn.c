@@ -49,6 +49,16 @@ static void arm(smtp_pool *p, struct smtpi_pool_conn *c)
 
 /* ---- completion ---- */
 
+void smtpi_pool_done_push(smtp_pool *p, struct smtpi_pool_item *it)
+{
+	it->next = NULL;
+	if (p->done_tail)
+		p->done_tail->next = it;
+	else
+		p->done_head = it;
+	p->done_tail = it;
+}
+
 /* The session finished message m: move it to the pool's completed list. */
 static void on_message(void *ud, smtp_session *s, smtp_message *m)
 {
@@ -61,14 +71,8 @@ static void on_message(void *ud, smtp_session *s, smtp_message *m)
 		return;
 	struct smtpi_pool_item *it = *pp;
 	*pp = it->next;
-	it->next = NULL;
 	c->ninflight--;
-	smtp_pool *p = c->pool;
-	if (p->done_tail)
-		p->done_tail->next = it;
-	else
-		p->done_head = it;
-	p->done_tail = it;
+	smtpi_pool_done_push(c->pool, it);
 }
 
 /* Whether the connection died before the message's final dot or BDAT LAST went out,
@@ -330,12 +334,7 @@ void smtpi_pool_assign(smtp_pool *p, int64_t now)
 			/* out of memory: it completes with the report it has */
 			c->inflight = it->next;
 			c->ninflight--;
-			it->next = NULL;
-			if (p->done_tail)
-				p->done_tail->next = it;
-			else
-				p->done_head = it;
-			p->done_tail = it;
+			smtpi_pool_done_push(p, it);
 		} else {
 			c->kick = 1;
 		}

@@ -98,21 +98,22 @@ static inline char *dl_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-/* Adds, for every record file in dir (names not starting with '.', and ending in
-   suffix when suffix is not NULL), one to counts[N] per "X-Seq: N" it holds
-   (0 <= N < n). Returns the number of record files, or -1 if dir cannot be read. */
-static inline long dl_count_seqs(const char *dir, const char *suffix, int *counts, int n)
+/* Calls fn(ud, content) for every record file in dir (names not starting with '.',
+   and ending in suffix when suffix is not NULL). Returns the number of files read,
+   or -1 if dir cannot be read. */
+static inline long dl_for_records(const char *dir, const char *suffix,
+				  void (*fn)(void *ud, const char *content), void *ud)
 {
 	DIR *d = opendir(dir);
 	if (!d)
 		return -1;
 	long files = 0;
 	struct dirent *e;
+	size_t sl = suffix ? strlen(suffix) : 0;
 	while ((e = readdir(d)) != NULL) {
 		size_t nl = strlen(e->d_name);
 		if (e->d_name[0] == '.' ||
-		    (suffix && (nl < strlen(suffix) ||
-				strcmp(e->d_name + nl - strlen(suffix), suffix) != 0)))
+		    (suffix && (nl < sl || strcmp(e->d_name + nl - sl, suffix) != 0)))
 			continue;
 		char path[1024];
 		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -120,15 +121,34 @@ static inline long dl_count_seqs(const char *dir, const char *suffix, int *count
 		if (!c)
 			continue;
 		files++;
-		for (const char *p = c; (p = strstr(p, "X-Seq: ")) != NULL; p += 7) {
-			int seq = atoi(p + 7);
-			if (seq >= 0 && seq < n)
-				counts[seq]++;
-		}
+		fn(ud, c);
 		free(c);
 	}
 	closedir(d);
 	return files;
+}
+
+struct dl_seqs {
+	int *counts;
+	int n;
+};
+
+static inline void dl_add_seqs(void *ud, const char *content)
+{
+	const struct dl_seqs *s = ud;
+	for (const char *p = content; (p = strstr(p, "X-Seq: ")) != NULL; p += 7) {
+		int seq = atoi(p + 7);
+		if (seq >= 0 && seq < s->n)
+			s->counts[seq]++;
+	}
+}
+
+/* Adds one to counts[N] per "X-Seq: N" in the record files of dir (0 <= N < n).
+   Returns the number of record files, or -1. */
+static inline long dl_count_seqs(const char *dir, const char *suffix, int *counts, int n)
+{
+	struct dl_seqs s = {counts, n};
+	return dl_for_records(dir, suffix, dl_add_seqs, &s);
 }
 
 /* How many of counts[0..n) are exactly 1; the others are reported on stderr. */
@@ -179,6 +199,50 @@ static inline int dl_count(const char *text, const char *needle)
 	for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
 		n++;
 	return n;
+}
+
+/* What the messages of a pool came to, counted by dl_tally_done. */
+struct dl_tally {
+	int sent, deferred, other, maybe, shown;
+};
+
+/* A pool callback whose data is a struct dl_tally: counts the outcome, prints the
+   report of the first two messages not sent, frees the struct dl_msg. */
+static inline void dl_tally_done(void *ud, smtp_pool *p, smtp_message *m, void *msg_ud)
+{
+	(void)p;
+	struct dl_tally *t = ud;
+	const smtp_report *r = smtp_message_report(m);
+	smtp_outcome o = smtp_report_outcome(r);
+	if (o == SMTP_SENT)
+		t->sent++;
+	else if (o == SMTP_DEFERRED)
+		t->deferred++;
+	else
+		t->other++;
+	t->maybe += smtp_report_maybe_delivered(r);
+	if (o != SMTP_SENT && t->shown++ < 2) {
+		char j[4096];
+		smtp_report_json(r, j, sizeof j);
+		fprintf(stderr, "not sent: %s\n", j);
+	}
+	dl_msg_free(msg_ud);
+}
+
+/* A pool to the server whose port is in port_var (URL query as given), conns
+   connections, counting into t with dl_tally_done (t NULL: no callback yet). */
+static inline smtp_pool *dl_pool(const char *port_var, const char *query, unsigned conns,
+				 struct dl_tally *t)
+{
+	char url[128];
+	dl_url(url, sizeof url, port_var, query);
+	smtp_pool *p = smtp_pool_new();
+	if (!p || smtp_pool_set_url(p, url) || smtp_pool_set_max_connections(p, conns) ||
+	    (t && smtp_pool_set_message_callback(p, dl_tally_done, t))) {
+		fprintf(stderr, "FATAL: cannot set up a pool for %s\n", url);
+		exit(2);
+	}
+	return p;
 }
 
 static inline void dl_sleep_ms(long ms)

@@ -15,18 +15,12 @@
 
 #define N 400
 
-static int sent, other;
-static atomic_int hook_calls, hook_go;
+static struct dl_tally t;
+static atomic_int hook_calls, hook_go, submit_errors;
 
-static void done(void *ud, smtp_pool *p, smtp_message *m, void *msg_ud)
+static int finished(void)
 {
-	(void)ud;
-	(void)p;
-	if (smtp_report_outcome(smtp_message_report(m)) == SMTP_SENT)
-		sent++;
-	else
-		other++;
-	dl_msg_free(msg_ud);
+	return t.sent + t.deferred + t.other;
 }
 
 /* go, go, wait 5 ms, go, go, wait 5 ms ...: every message still needs one "go" */
@@ -45,13 +39,8 @@ static int64_t hook(void *ud, smtp_pool *p, const smtp_message *m, size_t nrcpts
 
 static smtp_pool *new_pool(void)
 {
-	char url[128];
-	dl_url(url, sizeof url, "DL_SINK_PLAIN_PORT", "?tls=none");
-	smtp_pool *p = smtp_pool_new();
-	CHECK_INT(smtp_pool_set_url(p, url), 0);
-	CHECK_INT(smtp_pool_set_max_connections(p, 3), 0);
-	CHECK_INT(smtp_pool_set_message_callback(p, done, NULL), 0);
-	return p;
+	memset(&t, 0, sizeof t);
+	return dl_pool("DL_SINK_PLAIN_PORT", "?tls=none", 3, &t);
 }
 
 struct feeder {
@@ -67,7 +56,7 @@ static void *feed(void *arg)
 		struct dl_msg *d = dl_msg_new(f->first + i, rcpts);
 		if (smtp_pool_submit(f->p, d->m, d) != 0) {
 			dl_msg_free(d);
-			other++;
+			atomic_fetch_add(&submit_errors, 1);
 		}
 	}
 	return NULL;
@@ -89,7 +78,6 @@ static void check_sink(int first)
 
 static void test_poll_loop(void)
 {
-	sent = other = 0;
 	smtp_pool *p = new_pool();
 	CHECK_INT(smtp_pool_set_queue_limit(p, 50, 1), 0);
 	CHECK_INT(smtp_pool_set_rate_hook(p, hook, NULL), 0);
@@ -103,7 +91,7 @@ static void test_poll_loop(void)
 	int quit_sent = 0, rc, rounds = 0;
 	while ((rc = smtp_pool_process(p)) == SMTP_EAGAIN) {
 		CHECK_INT(smtp_pool_fd(p), fd); /* one descriptor for the pool's life */
-		if (!quit_sent && sent + other == N) {
+		if (!quit_sent && finished() + atomic_load(&submit_errors) == N) {
 			for (int i = 0; i < 2; i++)
 				pthread_join(th[i], NULL);
 			CHECK_INT(smtp_pool_quit(p), 0);
@@ -116,8 +104,8 @@ static void test_poll_loop(void)
 	}
 	CHECK_INT(rc, 0);
 	CHECK(quit_sent);
-	CHECK_INT(sent, N);
-	CHECK_INT(other, 0);
+	CHECK_INT(t.sent, N);
+	CHECK_INT(atomic_load(&submit_errors), 0);
 	CHECK_INT(atomic_load(&hook_go), N);
 	CHECK(atomic_load(&hook_calls) > N);
 	CHECK_INT(smtp_pool_submit(p, NULL, NULL), SMTP_EINVAL);
@@ -139,13 +127,12 @@ static void check_done_event(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	smtp_pool *p = arg;
-	if (sent + other == N && smtp_pool_stat(p, SMTP_POOL_OUTSTANDING) == 0)
+	if (finished() == N && smtp_pool_stat(p, SMTP_POOL_OUTSTANDING) == 0)
 		smtp_pool_quit(p);
 }
 
 static void test_libevent(void)
 {
-	sent = other = 0;
 	smtp_pool *p = new_pool();
 	struct event_base *base = event_base_new();
 	struct smtp_libevent_pool *a = smtp_libevent_pool_new(base, p, on_closed_event, base);
@@ -158,7 +145,7 @@ static void test_libevent(void)
 	event_free(tick);
 	smtp_libevent_pool_free(a);
 	event_base_free(base);
-	CHECK_INT(sent, N);
+	CHECK_INT(t.sent, N);
 	CHECK_INT(smtp_pool_stat(p, SMTP_POOL_CONNECTIONS), 0);
 	smtp_pool_free(p);
 	check_sink(N);
@@ -171,18 +158,17 @@ static void on_closed_uv(void *ud, smtp_pool *p, int rc)
 	CHECK_INT(rc, 0);
 }
 
-static void check_done_uv(uv_timer_t *t)
+static void check_done_uv(uv_timer_t *tick)
 {
-	smtp_pool *p = t->data;
-	if (sent + other == N && smtp_pool_stat(p, SMTP_POOL_OUTSTANDING) == 0) {
+	smtp_pool *p = tick->data;
+	if (finished() == N && smtp_pool_stat(p, SMTP_POOL_OUTSTANDING) == 0) {
 		smtp_pool_quit(p);
-		uv_timer_stop(t);
+		uv_timer_stop(tick);
 	}
 }
 
 static void test_libuv(void)
 {
-	sent = other = 0;
 	smtp_pool *p = new_pool();
 	uv_loop_t loop;
 	uv_loop_init(&loop);
@@ -201,7 +187,7 @@ static void test_libuv(void)
 	uv_close((uv_handle_t *)&tick, NULL);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	CHECK_INT(uv_loop_close(&loop), 0);
-	CHECK_INT(sent, N);
+	CHECK_INT(t.sent, N);
 	CHECK_INT(smtp_pool_stat(p, SMTP_POOL_CONNECTIONS), 0);
 	smtp_pool_free(p);
 	check_sink(2 * N);

@@ -5,31 +5,16 @@
 
 #define M 10
 
-static int sent;
-
-static void done(void *ud, smtp_pool *p, smtp_message *m, void *msg_ud)
-{
-	(void)ud;
-	(void)p;
-	sent += smtp_report_outcome(smtp_message_report(m)) == SMTP_SENT;
-	dl_msg_free(msg_ud);
-}
-
 /* Sends n messages through conns connections limited to M messages each; returns
    Postfix's disconnect lines for them. */
 static char *run(unsigned conns, int n, int first_seq, uint64_t *opened)
 {
 	const char *logf = dl_env("DL_PFA_LOG");
 	long offset = dl_file_size(logf);
-	char url[128];
-	dl_url(url, sizeof url, "DL_PFA_PLAIN_PORT", "?tls=none");
-	smtp_pool *p = smtp_pool_new();
-	CHECK_INT(smtp_pool_set_url(p, url), 0);
-	CHECK_INT(smtp_pool_set_max_connections(p, conns), 0);
+	struct dl_tally t = {0};
+	smtp_pool *p = dl_pool("DL_PFA_PLAIN_PORT", "?tls=none", conns, &t);
 	CHECK_INT(smtp_pool_set_max_messages(p, M), 0);
-	CHECK_INT(smtp_pool_set_message_callback(p, done, NULL), 0);
 	static const char *const rcpts[] = {"max@example.net", NULL};
-	sent = 0;
 	for (int i = 0; i < n; i++) {
 		struct dl_msg *d = dl_msg_new(first_seq + i, rcpts);
 		CHECK_INT(smtp_pool_submit(p, d->m, d), 0);
@@ -37,7 +22,7 @@ static char *run(unsigned conns, int n, int first_seq, uint64_t *opened)
 	/* no thread of its own: drain and close run the loop here */
 	CHECK_INT(smtp_pool_drain(p, 60000), 0);
 	CHECK_INT(smtp_pool_close(p), 0);
-	CHECK_INT(sent, n);
+	CHECK_INT(t.sent, n);
 	*opened = smtp_pool_stat(p, SMTP_POOL_CONNECTIONS_OPENED);
 	smtp_pool_free(p);
 	return dl_log_after(logf, offset, "disconnect from", (int)*opened, 10);

@@ -9,42 +9,6 @@
      every one exactly once, and the "too fast" reply lowers the pool's limit. */
 #include "dl_common.h"
 
-struct tally {
-	int sent, deferred, maybe, other;
-};
-
-static void done(void *ud, smtp_pool *p, smtp_message *m, void *msg_ud)
-{
-	(void)p;
-	struct tally *t = ud;
-	const smtp_report *r = smtp_message_report(m);
-	smtp_outcome o = smtp_report_outcome(r);
-	if (o == SMTP_SENT)
-		t->sent++;
-	else if (o == SMTP_DEFERRED)
-		t->deferred++;
-	else
-		t->other++;
-	if (o != SMTP_SENT && t->other + t->deferred <= 2) {
-		char j[4096];
-		smtp_report_json(r, j, sizeof j);
-		fprintf(stderr, "dl_resend: %s\n", j);
-	}
-	t->maybe += smtp_report_maybe_delivered(r);
-	dl_msg_free(msg_ud);
-}
-
-static smtp_pool *new_pool(const char *port_var, unsigned conns, struct tally *t)
-{
-	char url[128];
-	dl_url(url, sizeof url, port_var, "?tls=none");
-	smtp_pool *p = smtp_pool_new();
-	CHECK_INT(smtp_pool_set_url(p, url), 0);
-	CHECK_INT(smtp_pool_set_max_connections(p, conns), 0);
-	CHECK_INT(smtp_pool_set_message_callback(p, done, t), 0);
-	return p;
-}
-
 static void submit(smtp_pool *p, int n)
 {
 	static const char *const rcpts[] = {"resend@example.net", NULL};
@@ -56,8 +20,8 @@ static void submit(smtp_pool *p, int n)
 
 static void test_drop_before_dot(void)
 {
-	struct tally t = {0};
-	smtp_pool *p = new_pool("DL_SINK_DROPRCPT_PORT", 2, &t);
+	struct dl_tally t = {0};
+	smtp_pool *p = dl_pool("DL_SINK_DROPRCPT_PORT", "?tls=none", 2, &t);
 	CHECK_INT(smtp_pool_set_resend_attempts(p, 2), 0);
 	CHECK_INT(smtp_pool_set_pipeline_depth(p, 1), 0);
 	submit(p, 5);
@@ -73,8 +37,8 @@ static void test_drop_before_dot(void)
 
 static void test_drop_after_dot(void)
 {
-	struct tally t = {0};
-	smtp_pool *p = new_pool("DL_SINK_DROPDOT_PORT", 2, &t);
+	struct dl_tally t = {0};
+	smtp_pool *p = dl_pool("DL_SINK_DROPDOT_PORT", "?tls=none", 2, &t);
 	CHECK_INT(smtp_pool_set_pipeline_depth(p, 1), 0);
 	submit(p, 4);
 	CHECK_INT(smtp_pool_close(p), 0);
@@ -92,8 +56,8 @@ static void test_refused_connections(void)
 {
 	const char *logf = dl_env("DL_PFA_LOG");
 	long offset = dl_file_size(logf);
-	struct tally t = {0};
-	smtp_pool *p = new_pool("DL_PFA_PLAIN_PORT", 6, &t);
+	struct dl_tally t = {0};
+	smtp_pool *p = dl_pool("DL_PFA_PLAIN_PORT", "?tls=none", 6, &t);
 	CHECK_INT(smtp_pool_set_pipeline_depth(p, 2), 0);
 	/* numbered after dl_cap's and dl_maxmsgs' messages in the same sink */
 	static const char *const rcpts[] = {"refused@example.net", NULL};

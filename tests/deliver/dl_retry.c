@@ -162,25 +162,23 @@ static void on_done(void *ud, smtp_pool *p, smtp_message *m, void *msg_ud)
 	pthread_mutex_unlock(&mu);
 }
 
+struct needle {
+	const char *text;
+	int n;
+};
+
+static void add_needles(void *ud, const char *content)
+{
+	struct needle *k = ud;
+	k->n += dl_count(content, k->text);
+}
+
+/* How often needle stands in the server's envelope records (.json). */
 static int count_in_records(const char *dir, const char *needle)
 {
-	DIR *d = opendir(dir);
-	int n = 0;
-	struct dirent *e;
-	while (d && (e = readdir(d)) != NULL) {
-		size_t nl = strlen(e->d_name);
-		if (nl < 5 || strcmp(e->d_name + nl - 5, ".json") != 0)
-			continue;
-		char path[1024];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		char *c = dl_read_file(path, NULL);
-		if (c)
-			n += dl_count(c, needle);
-		free(c);
-	}
-	if (d)
-		closedir(d);
-	return n;
+	struct needle k = {needle, 0};
+	dl_for_records(dir, ".json", add_needles, &k);
+	return k.n;
 }
 
 static void test_greylist(void)
@@ -205,11 +203,7 @@ static void test_greylist(void)
 	CHECK_INT(smtp_retry_set_delays(sched, delays, 1), 0);
 	CHECK_INT(smtp_retry_set_jitter(sched, 0), 0);
 	CHECK_INT(smtp_retry_set_give_up(sched, 120000), 0);
-	char url[128];
-	dl_url(url, sizeof url, "DL_AIO_GREY_PORT", "?tls=none");
-	smtp_pool *p = smtp_pool_new();
-	CHECK_INT(smtp_pool_set_url(p, url), 0);
-	CHECK_INT(smtp_pool_set_max_connections(p, 3), 0);
+	smtp_pool *p = dl_pool("DL_AIO_GREY_PORT", "?tls=none", 3, NULL);
 	CHECK_INT(smtp_pool_set_message_callback(p, on_done, NULL), 0);
 	CHECK_INT(smtp_pool_start(p), 0);
 	for (int i = 0; i < N; i++) {

@@ -37,11 +37,7 @@ static void test_throttle(void)
 	/* the records of earlier runs against the same server do not count */
 	static int before[N], counts[N];
 	dl_count_seqs(dl_env("DL_AIO_THROTTLE_DIR"), ".eml", before, N);
-	char url[128];
-	dl_url(url, sizeof url, "DL_AIO_THROTTLE_PORT", "?tls=none");
-	smtp_pool *p = smtp_pool_new();
-	CHECK_INT(smtp_pool_set_url(p, url), 0);
-	CHECK_INT(smtp_pool_set_max_connections(p, 4), 0);
+	smtp_pool *p = dl_pool("DL_AIO_THROTTLE_PORT", "?tls=none", 4, NULL);
 	CHECK_INT(smtp_pool_set_throttle_recovery(p, 600000), 0);
 	CHECK_INT(smtp_pool_set_message_callback(p, done, NULL), 0);
 	CHECK_INT(smtp_pool_start(p), 0);

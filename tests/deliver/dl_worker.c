@@ -186,31 +186,27 @@ static size_t wait_final(const char *stream, size_t want, int secs)
 	return f;
 }
 
+struct copies {
+	char needle[96];
+	int *count;
+	int n;
+};
+
+static void add_copy(void *ud, const char *content)
+{
+	struct copies *c = ud;
+	const char *p = strstr(content, c->needle);
+	int i = p ? atoi(p + strlen(c->needle)) : -1;
+	if (i >= 0 && i < c->n)
+		c->count[i]++;
+}
+
 /* How many copies of each job the server holds (its .eml records, by X-Job-Id). */
 static void server_copies(const char *stream, int *copies, int n)
 {
-	const char *dir = dl_env("DL_AIO_WORKER_DIR");
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char needle[96];
-	snprintf(needle, sizeof needle, "X-Job-Id: %s-job-", stream);
-	while (d && (e = readdir(d)) != NULL) {
-		size_t nl = strlen(e->d_name);
-		if (nl < 4 || strcmp(e->d_name + nl - 4, ".eml") != 0)
-			continue;
-		char path[1024];
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		char *c = dl_read_file(path, NULL);
-		const char *p = c ? strstr(c, needle) : NULL;
-		if (p) {
-			int i = atoi(p + strlen(needle));
-			if (i >= 0 && i < n)
-				copies[i]++;
-		}
-		free(c);
-	}
-	if (d)
-		closedir(d);
+	struct copies c = {.count = copies, .n = n};
+	snprintf(c.needle, sizeof c.needle, "X-Job-Id: %s-job-", stream);
+	dl_for_records(dl_env("DL_AIO_WORKER_DIR"), ".eml", add_copy, &c);
 }
 
 static int rcpts_of(int i)

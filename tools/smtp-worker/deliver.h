@@ -15,7 +15,7 @@ struct wk_deliver {
 	char *secret;                  /* --password-file's first line */
 	struct wk_redis rate_redis;    /* --shared-rate: the pool thread's own connection */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	int evfd;                      /* readable while completed jobs wait */
 	struct wk_job *done_head, *done_tail; /* completed, result not yet written */
 };
 

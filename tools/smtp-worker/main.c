@@ -176,6 +176,13 @@ static void take_entries(struct worker *w, struct wk_entry *e, int n, int claime
 	free(status);
 }
 
+static void free_entries(struct wk_entry *e, int n)
+{
+	for (int i = 0; i < n; i++)
+		wk_entry_free(&e[i]);
+	free(e);
+}
+
 /* Every so often: due retries back into the stream, other workers' stale jobs, and
    our own jobs' idle time reset so that nobody takes them over. */
 static void maintain(struct worker *w)
@@ -202,9 +209,7 @@ static void maintain(struct worker *w)
 		return;
 	}
 	take_entries(w, e, n, 1);
-	for (int i = 0; i < n; i++)
-		wk_entry_free(&e[i]);
-	free(e);
+	free_entries(e, n);
 }
 
 static int64_t mono_ms(void)
@@ -251,9 +256,7 @@ static int run(struct worker *w)
 			continue;
 		}
 		take_entries(w, e, n, 0);
-		for (int i = 0; i < n; i++)
-			wk_entry_free(&e[i]);
-		free(e);
+		free_entries(e, n);
 		idle_round = n == 0;
 	}
 	return w->unwritten ? EX_TEMPFAIL : 0;

@@ -160,6 +160,15 @@ static int whole(const char *s, long lo, long hi, long *v)
 	return 0;
 }
 
+/* A whole number option in lo..hi into *out. */
+static int take_whole(const char *opt, const char *v, long lo, long hi, long *out)
+{
+	if (whole(v, lo, hi, out) == 0)
+		return 0;
+	fprintf(stderr, "smtp-worker: %s: a whole number from %ld to %ld\n", opt, lo, hi);
+	return -1;
+}
+
 /* Checks one option's value into o. */
 static int take(int c, const char *v, struct wk_options *o)
 {
@@ -182,18 +191,18 @@ static int take(int c, const char *v, struct wk_options *o)
 	case O_SHARED: o->shared_rate = 1; return 0;
 	case O_ONCE: o->at_most_once = 1; return 0;
 	case O_MAXCONN:
-		if (whole(v, 1, 1000, &n))
-			return bad("--max-connections", "a whole number from 1 to 1000");
+		if (take_whole("--max-connections", v, 1, 1000, &n))
+			return -1;
 		o->max_connections = (unsigned)n;
 		return 0;
 	case O_MAXMSG:
-		if (whole(v, 1, 1000000, &n))
-			return bad("--max-messages", "a whole number from 1 to 1000000");
+		if (take_whole("--max-messages", v, 1, 1000000, &n))
+			return -1;
 		o->max_messages = (unsigned)n;
 		return 0;
 	case O_TIMEOUT:
-		if (whole(v, 1, 3600, &n))
-			return bad("--timeout", "whole seconds from 1 to 3600");
+		if (take_whole("--timeout", v, 1, 3600, &n))
+			return -1;
 		o->timeout_s = (int)n;
 		return 0;
 	case O_IDLE:
