@@ -42,7 +42,8 @@ DELIVER_SRCS = $(sort $(wildcard tests/deliver/dl_*.c))
 DELIVER_BINS = $(DELIVER_SRCS:tests/deliver/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
-        check-deliver check-asan check-valgrind check-install check-warnings deps demo bench fuzz \
+        check-deliver check-asan check-valgrind check-install check-warnings deps demo bench \
+        bench-pool fuzz \
         install clean
 
 all: lib tools examples
@@ -171,6 +172,10 @@ demo: deps all
 
 bench: deps all
 	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+# smtp_pool against Nodemailer's pool (tests/bench/bench_pool.sh runs alone too)
+bench-pool: deps lib
+	@BUILD=$(BUILD) sh tests/bench/bench_pool.sh
 
 fuzz:
 	@sh tests/fuzz/run-fuzzers.sh

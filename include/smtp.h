@@ -684,7 +684,9 @@ SMTP_API int smtp_pool_set_idle_timeout(smtp_pool *p, int64_t ms);
 
 /* The most messages that may wait for a connection (1..10,000,000), and what
    smtp_pool_submit does when that many wait: block until there is room (block 1,
-   the default) or return SMTP_EBUSY (block 0). Returns 0 or SMTP_EINVAL. No I/O. */
+   the default) or return SMTP_EBUSY (block 0). Room is made by the pool's loop:
+   a caller whose only thread both submits and runs smtp_pool_process chooses
+   block 0. Returns 0 or SMTP_EINVAL. No I/O. */
 SMTP_API int smtp_pool_set_queue_limit(smtp_pool *p, size_t n, int block);
 
 /* At most count messages, recipients or new connections in any window of

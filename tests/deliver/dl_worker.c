@@ -8,7 +8,8 @@
    - --at-most-once: 300 jobs, one worker killed, one stopped with SIGTERM mid-run,
      a third finishing: nothing is delivered twice, the jobs the killed worker had in
      flight end deferred with maybe_delivered, and the SIGTERM'd worker exits 0
-     leaving nothing pending. */
+     leaving nothing pending;
+   - --shared-rate: two workers keep to one limit counted in Redis. */
 #include <hiredis/hiredis.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -93,7 +94,8 @@ static void add_bad_jobs(const char *stream)
 
 /* ---- workers ---- */
 
-static pid_t spawn(const char *stream, const char *consumer, int at_most_once)
+/* A worker on stream; extra (NULL-terminated, may be NULL) adds options. */
+static pid_t spawn_with(const char *stream, const char *consumer, const char *const *extra)
 {
 	char redis[64], url[96];
 	snprintf(redis, sizeof redis, "redis://127.0.0.1:%s/0", dl_env("DL_REDIS_PORT"));
@@ -102,13 +104,24 @@ static pid_t spawn(const char *stream, const char *consumer, int at_most_once)
 			      "--group", "senders", "--consumer", consumer, "--url", url,
 			      "--max-connections", "2", "--retry-schedule", "1500ms",
 			      "--retry-jitter", "0", "--give-up", "10m", "--claim-idle", "2s",
-			      at_most_once ? "--at-most-once" : NULL, NULL};
+			      NULL, NULL, NULL, NULL, NULL};
+	size_t k = 0;
+	while (argv[k])
+		k++;
+	for (size_t i = 0; extra && extra[i] && k + 1 < sizeof argv / sizeof argv[0]; i++)
+		argv[k++] = extra[i];
 	pid_t pid = fork();
 	if (pid == 0) {
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t spawn(const char *stream, const char *consumer, int at_most_once)
+{
+	static const char *const once[] = {"--at-most-once", NULL};
+	return spawn_with(stream, consumer, at_most_once ? once : NULL);
 }
 
 static int exit_status(pid_t pid)
@@ -388,6 +401,77 @@ static void test_at_most_once(void)
 	check_nothing_left(stream);
 }
 
+/* The highest value seen of each --shared-rate window counter. */
+struct windows {
+	char names[64][96];
+	long long most[64];
+	int n;
+};
+
+static void sample_windows(const char *stream, struct windows *w)
+{
+	redisReply *keys = cmd("KEYS %s:rate:*", stream);
+	for (size_t i = 0; i < keys->elements; i++) {
+		const char *name = keys->element[i]->str;
+		redisReply *g = cmd("GET %s", name);
+		long long v = g->type == REDIS_REPLY_STRING ? atoll(g->str) : 0;
+		freeReplyObject(g);
+		int k = 0;
+		while (k < w->n && strcmp(w->names[k], name) != 0)
+			k++;
+		if (k == w->n && w->n < 64) {
+			snprintf(w->names[w->n], sizeof w->names[w->n], "%s", name);
+			w->most[w->n++] = 0;
+		}
+		if (k < w->n && v > w->most[k])
+			w->most[k] = v;
+	}
+	freeReplyObject(keys);
+}
+
+/* --shared-rate: two workers share "10 messages per 2 s" through one counter per
+   window in Redis. Every message needs one "go" (a counter value within 10), so
+   the counters' "go"s add up to the messages sent, and 30 messages need at least
+   three windows. The counters expire two windows after theirs ends, so they are
+   read while the workers run. */
+static void test_shared_rate(void)
+{
+	enum { JOBS = 30, LIMIT = 10 };
+	char stream[64];
+	snprintf(stream, sizeof stream, "rate%d", run_tag);
+	int added = 0;
+	for (int i = 1; added < JOBS; i++)
+		if (i % 10 != 0) { /* none greylisted: one message per job */
+			add_job(stream, i);
+			added++;
+		}
+	static const char *const rate[] = {"--rate", "10/2s", "--shared-rate", NULL};
+	pid_t a = spawn_with(stream, "r1", rate), b = spawn_with(stream, "r2", rate);
+	struct windows w = {.n = 0};
+	size_t finals = 0;
+	for (int t = 0; t < 600 && (finals = count_final(stream)) < JOBS; t++) {
+		sample_windows(stream, &w);
+		dl_sleep_ms(100);
+	}
+	sample_windows(stream, &w); /* the last window's counter lives on for 4 s */
+	kill(a, SIGTERM);
+	kill(b, SIGTERM);
+	CHECK_INT(exit_status(a), 0);
+	CHECK_INT(exit_status(b), 0);
+	CHECK_INT(finals, JOBS);
+	long long gos = 0;
+	int used = 0;
+	for (int k = 0; k < w.n; k++) {
+		gos += w.most[k] < LIMIT ? w.most[k] : LIMIT;
+		used += w.most[k] > 0;
+	}
+	fprintf(stderr, "dl_worker --shared-rate: %d messages, %lld \"go\"s over %d windows "
+		"of 2 s\n", JOBS, gos, used);
+	CHECK_INT(gos, JOBS);
+	CHECK(used >= JOBS / LIMIT);
+	check_nothing_left(stream);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -399,6 +483,7 @@ int main(void)
 	}
 	RUN(test_kill);
 	RUN(test_at_most_once);
+	RUN(test_shared_rate);
 	redisFree(rc);
 	return CHECK_DONE("dl_worker");
 }
