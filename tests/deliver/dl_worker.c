@@ -1,6 +1,6 @@
 /* tools/smtp-worker against redis-server and aiosmtpd (greylisting recipients whose
    local part starts with "grey"), both on loopback (tests/deliver/run.sh):
-   - 2,000 jobs (and 5 that cannot be sent as given), three workers, one killed
+   - 2,000 jobs (and 6 that cannot be sent as given), three workers, one killed
      with SIGKILL mid-run: afterwards every job has exactly one final result, the
      server holds exactly what was reported accepted (more only for jobs reported
      maybe_delivered), greylisted jobs went through NAME:delayed and came back as
@@ -17,7 +17,7 @@
 #include "dl_common.h"
 
 #define RUN_JOBS 2000
-#define BAD_JOBS 5
+#define BAD_JOBS 6
 #define ONCE_JOBS 300
 
 static redisContext *rc;
@@ -90,6 +90,14 @@ static void add_bad_jobs(const char *stream)
 	job_id(id, sizeof id, stream, 100005);
 	freeReplyObject(cmd("XADD %s * id %s from %s to [\"a@example.net\"] data x", stream, id,
 			    "bad sender"));
+	/* a 1,200-octet line: RFC 5321 4.5.3.1.6 allows 998 */
+	char data[1300] = "Subject: long\r\n\r\n";
+	size_t n = strlen(data);
+	memset(data + n, 'x', 1200);
+	memcpy(data + n + 1200, "\r\n", 3);
+	job_id(id, sizeof id, stream, 100006);
+	freeReplyObject(cmd("XADD %s * id %s from sender@example.org to [\"a@example.net\"] "
+			    "data %s", stream, id, data));
 }
 
 /* ---- workers ---- */

@@ -144,13 +144,15 @@ struct wk_job *wk_deliver_take(struct wk_deliver *d, int wait_ms)
 	return list;
 }
 
-void wk_deliver_stop(struct wk_deliver *d)
+struct wk_job *wk_deliver_stop(struct wk_deliver *d)
 {
 	if (d->pool) {
 		smtp_pool_close(d->pool);
 		smtp_pool_free(d->pool);
 	}
 	d->pool = NULL;
+	struct wk_job *left = d->done_head;
+	d->done_head = d->done_tail = NULL;
 	wk_redis_close(&d->rate_redis);
 	if (d->secret) {
 		memset(d->secret, 0, strlen(d->secret));
@@ -161,4 +163,5 @@ void wk_deliver_stop(struct wk_deliver *d)
 		close(d->evfd);
 	d->evfd = -1;
 	pthread_mutex_destroy(&d->mu);
+	return left;
 }

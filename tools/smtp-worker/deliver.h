@@ -25,7 +25,8 @@ int wk_deliver_start(struct wk_deliver *d, const struct wk_options *o);
 int wk_deliver_submit(struct wk_deliver *d, struct wk_job *j);
 /* The jobs completed so far (a list, oldest first), waiting up to wait_ms for one. */
 struct wk_job *wk_deliver_take(struct wk_deliver *d, int wait_ms);
-/* Closes the pool (QUIT) and frees it. */
-void wk_deliver_stop(struct wk_deliver *d);
+/* Closes the pool (QUIT, after the messages in flight) and frees it. Returns the
+   jobs that completed since the last wk_deliver_take. */
+struct wk_job *wk_deliver_stop(struct wk_deliver *d);
 
 #endif

@@ -166,8 +166,17 @@ static void take_entries(struct worker *w, struct wk_entry *e, int n, int claime
 				continue;
 			}
 		}
-		if (status[i] < 0 || w->nflying == w->cap || wk_deliver_submit(&w->d, j)) {
-			wk_job_free(j);
+		int rc = status[i] < 0 || w->nflying == w->cap ? SMTP_EBUSY
+							       : wk_deliver_submit(&w->d, j);
+		if (rc == SMTP_EINVAL) {
+			/* the pool's check of the message itself: it can never be sent */
+			snprintf(j->invalid, sizeof j->invalid, "field data: %s",
+				 "cannot be sent as given (a line over 998 octets, or a NUL)");
+			finish_unsent(w, j, 0);
+			continue;
+		}
+		if (rc) {
+			wk_job_free(j); /* unacknowledged: found again later */
 			continue;
 		}
 		w->flying[w->nflying++] = j;
@@ -239,8 +248,12 @@ static int run(struct worker *w)
 	while (!stopping || w->nflying > 0) {
 		write_completed(w, wk_deliver_take(&w->d, idle_round ? 20 : 0));
 		idle_round = 0;
-		if (stopping)
+		if (stopping && !w->r.c)
+			break; /* Redis is gone: what is unacknowledged stays for others */
+		if (stopping) {
+			idle_round = 1;
 			continue; /* finish what is in flight, take nothing new */
+		}
 		if (mono_ms() >= next) {
 			maintain(w);
 			next = mono_ms() + every;
@@ -285,7 +298,12 @@ int main(int argc, char **argv)
 	if (wk_deliver_start(&w.d, &w.o))
 		return EX_SOFTWARE;
 	rc = run(&w);
-	wk_deliver_stop(&w.d);
+	/* completed after the loop ended: their results were not written */
+	for (struct wk_job *j = wk_deliver_stop(&w.d), *next; j; j = next) {
+		next = j->next;
+		wk_job_free(j);
+		rc = EX_TEMPFAIL;
+	}
 	fprintf(stderr, "smtp-worker %s: %lu results written\n", w.o.consumer, w.finished);
 	for (struct wk_job *j = w.unwritten, *next; j; j = next) {
 		next = j->next;
