@@ -27,7 +27,9 @@ LIB_HDRS = $(wildcard lib/*/*.h) include/smtp.h
 SHARED = $(BUILD)/libsmtp.so.$(VERSION)
 STATIC = $(BUILD)/libsmtp.a
 
-TOOLS = $(BUILD)/tools/smtp-send
+TOOLS = $(BUILD)/tools/smtp-send $(BUILD)/tools/smtp-worker
+# tools/smtp-worker: small files of one concern each, linked with hiredis
+WORKER_SRCS = $(sort $(wildcard tools/smtp-worker/*.c))
 EXAMPLES = $(BUILD)/examples/nonblocking \
            $(BUILD)/examples/libevent-send $(BUILD)/examples/libuv-send
 # composing messages (lib/compose): the newcomer's example
@@ -38,11 +40,14 @@ FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_REPLAY = $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%)
 INTEG_SRCS = $(sort $(wildcard tests/integration/it_*.c))
 INTEG_BINS = $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+# lib/deliver's tests against real servers (tests/deliver/run.sh)
+DELIVER_SRCS = $(sort $(wildcard tests/deliver/dl_*.c))
+DELIVER_BINS = $(DELIVER_SRCS:tests/deliver/%.c=$(BUILD)/tests/%)
 
 .PHONY: all lib tools examples tests check check-unit check-fuzz check-integration \
         check-asan check-valgrind check-install check-warnings check-python deps demo \
         bench fuzz install clean uninstall dist abi-update check-tools check-docs check-abi \
-        check-uninstall check-dist check-release bench-programs
+        check-uninstall check-dist check-release bench-programs check-deliver bench-pool
 
 all: lib tools examples
 
@@ -90,6 +95,11 @@ $(BUILD)/tests/test_smtp_send: tests/unit/test_smtp_send.c tests/unit/*.h $(SMTP
 	  $(STATIC) $(LIBS)
 # ---- end of smtp-send ----
 
+$(BUILD)/tools/smtp-worker: $(WORKER_SRCS) tools/smtp-worker/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools/smtp-worker $(LDFLAGS) -o $@ $(WORKER_SRCS) $(STATIC) $(LIBS) \
+	  -lhiredis
+
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
@@ -107,6 +117,13 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/*.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
+# the worker's command-line and JSON checks, without Redis
+$(BUILD)/tests/test_worker: tests/unit/test_worker.c tests/unit/*.h tools/smtp-worker/json.c \
+  tools/smtp-worker/options.c tools/smtp-worker/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -Itools/smtp-worker $(LDFLAGS) -o $@ $< \
+	  tools/smtp-worker/json.c tools/smtp-worker/options.c $(STATIC) $(LIBS)
+
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay.c $(wildcard tests/unit/oracle*.h) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(STATIC) $(LIBS)
@@ -115,7 +132,23 @@ $(BUILD)/tests/it_%: tests/integration/it_%.c tests/integration/*.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/integration -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
-tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) tools examples bench-programs
+$(BUILD)/tests/dl_%: tests/deliver/dl_%.c tests/deliver/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS)
+
+# the pool under libevent and libuv, through the adapters' pool halves
+$(BUILD)/tests/dl_loop: tests/deliver/dl_loop.c tests/deliver/*.h include/smtp/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) \
+	  -levent -luv
+
+# tools/smtp-worker's test reads and writes Redis itself
+$(BUILD)/tests/dl_worker: tests/deliver/dl_worker.c tests/deliver/*.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/deliver -Itests/unit $(LDFLAGS) -o $@ $< $(STATIC) $(LIBS) \
+	  -lhiredis
+
+tests: $(UNIT_BINS) $(FUZZ_REPLAY) $(INTEG_BINS) $(DELIVER_BINS) tools examples bench-programs
 
 # ---- bench programs (tests/bench): run by `make bench`; `make tests` builds them too,
 # so that tests/warnings.sh keeps them warning-free. Nothing here runs in `make check`.
@@ -155,6 +188,9 @@ check-fuzz: $(FUZZ_REPLAY)
 check-integration: tests
 	@BUILD=$(BUILD) sh tests/integration/run.sh
 
+check-deliver: $(DELIVER_BINS) tools
+	@BUILD=$(BUILD) sh tests/deliver/run.sh
+
 check-install: lib
 	@BUILD=$(BUILD) sh tests/install-test.sh
 
@@ -167,7 +203,7 @@ check-asan:
 	$(MAKE) BUILD=build-asan CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" SHARED_LDFLAGS=-shared-libsan PY_ASAN=1 \
-	  check-unit check-fuzz check-integration check-python check-tools
+	  check-unit check-fuzz check-integration check-python check-tools check-deliver
 
 # ---- Python binding (bindings/python): pytest against real servers ----
 PY_ASAN ?= 0
@@ -185,6 +221,7 @@ check: deps
 	$(MAKE) check-unit check-fuzz check-install
 	$(MAKE) check-integration
 	$(MAKE) check-python
+	$(MAKE) check-deliver
 	$(MAKE) check-valgrind
 	$(MAKE) check-release
 	$(MAKE) check-tools
@@ -196,6 +233,10 @@ demo: deps all
 
 bench: deps all bench-programs
 	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+# smtp_pool against Nodemailer's pool (tests/bench/bench_pool.sh runs alone too)
+bench-pool: deps lib
+	@BUILD=$(BUILD) sh tests/bench/bench_pool.sh
 
 fuzz:
 	@sh tests/fuzz/run-fuzzers.sh

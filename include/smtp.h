@@ -49,7 +49,8 @@ typedef enum smtp_err {
 	SMTP_EREJECTED = -14,/* the server refused the transaction (see the report) */
 	SMTP_ESIZE = -15,    /* the message exceeds the server's SIZE limit */
 	SMTP_EUTF8 = -16,    /* an address needs SMTPUTF8 and the server lacks it */
-	SMTP_ESTATE = -17    /* the call is not valid in the session's current state */
+	SMTP_ESTATE = -17,   /* the call is not valid in the session's current state */
+	SMTP_EBUSY = -18     /* a pool's queue is full (smtp_pool_set_queue_limit) */
 } smtp_err;
 
 /* How the connection is protected. */
@@ -499,7 +500,11 @@ SMTP_API int smtp_message_set_size_hint(smtp_message *m, uint64_t size);
    envelope id (copied; NULL for none; sent xtext-encoded). required: fail with
    SMTP_EINVAL before MAIL when the server lacks DSN; otherwise the parameters are
    left out and the report notes it. Returns 0, SMTP_EINVAL, SMTP_ENOMEM. */
-typedef enum smtp_dsn_ret { SMTP_DSN_RET_DEFAULT = 0, SMTP_DSN_RET_FULL, SMTP_DSN_RET_HDRS } smtp_dsn_ret;
+typedef enum smtp_dsn_ret {
+	SMTP_DSN_RET_DEFAULT = 0,
+	SMTP_DSN_RET_FULL,
+	SMTP_DSN_RET_HDRS
+} smtp_dsn_ret;
 SMTP_API int smtp_message_set_dsn(smtp_message *m, smtp_dsn_ret ret, const char *envid,
 				  int required);
 
@@ -826,6 +831,277 @@ SMTP_API int smtp_dkim_sign(const smtp_dkim *d, const void *msg, size_t len, cha
 			    size_t outcap, size_t *outlen);
 
 /* ---- end of composing messages ---- */
+
+/* ---- delivery at scale: pool, rate limits, retries (lib/deliver) ---- */
+
+/* A pool of sessions to one relay, shared by any number of threads. Messages wait
+   in a bounded queue and are spread over at most max_connections connections (a
+   hard cap: never more sessions exist at once, whatever the number of submitting
+   threads), pipelined on each. The pool runs either in a thread of its own
+   (smtp_pool_start) or in the caller's event loop through one descriptor and one
+   timeout for the whole pool (smtp_pool_fd, _events, _timeout_ms, _process, like a
+   session's). Failures are handled by what the report says (doc/report-schema.md,
+   "Verdicts"):
+   - a connection the server closed while idle (EOF, or 421 and close) is dropped
+     and replaced when needed; no message is affected;
+   - a message whose connection died before its final dot or BDAT LAST went out
+     (every recipient deferred, maybe_delivered 0, SMTP_ECLOSED, SMTP_ETIMEDOUT or
+     SMTP_EPROTOCOL) is sent again on another connection, up to
+     smtp_pool_set_resend_attempts times;
+   - a message whose final dot went out and whose reply never came is never sent
+     again by the pool: it completes deferred with maybe_delivered.
+   A reply that says the client is too fast (421 or 4xx with 4.7.0 outside
+   STARTTLS/AUTH, 4.7.28, or a text about a rate, throttling or too many
+   connections) lowers the connection limit by one (down to one); it goes back up
+   by one per quiet period (smtp_pool_set_throttle_recovery). */
+typedef struct smtp_pool smtp_pool;
+
+/* Called for every session the pool creates, after its URL, nonblocking mode, the
+   pool's TLS session cache and message callback are set: apply TLS, AUTH and other
+   session options here. It must not connect, submit, change the message callback
+   nor switch the session to blocking. Return 0, or an error to discard the session:
+   the pool then opens no connection for 1 s and tries again (the messages wait).
+   Called on the pool's loop thread. */
+typedef int (*smtp_pool_setup_fn)(void *ud, smtp_session *s);
+
+/* Called once per submitted message when the pool is done with it: its report is
+   final (smtp_message_report). msg_ud is what smtp_pool_submit was given. Called on
+   the pool's loop thread (its own thread, or the thread in smtp_pool_process,
+   smtp_pool_drain, smtp_pool_close or smtp_pool_free), never with a lock held: the
+   callback may free the message, or submit it (or a follow-up) again; such a
+   submission never blocks (SMTP_EBUSY when the queue is full). It must not call
+   smtp_pool_process, _drain, _close or _free. */
+typedef void (*smtp_pool_message_fn)(void *ud, smtp_pool *p, smtp_message *m,
+				     void *msg_ud);
+
+/* Decides instead of the pool's message and recipient limits whether message m
+   (nrcpts recipients) may go now: return 0 to send it, or the milliseconds to wait
+   (at most one day) before the pool asks again. Called on the loop thread right
+   before the message is handed to a connection; a slow hook stalls the pool. A
+   limiter shared by many processes (a counter in Redis) sits behind it. */
+typedef int64_t (*smtp_pool_rate_fn)(void *ud, smtp_pool *p, const smtp_message *m,
+				     size_t nrcpts);
+
+/* What a rate limit counts (smtp_pool_set_rate). */
+typedef enum smtp_rate_kind {
+	SMTP_RATE_MESSAGES = 0,  /* messages handed to connections */
+	SMTP_RATE_RECIPIENTS,    /* their recipients */
+	SMTP_RATE_CONNECTIONS    /* connections opened */
+} smtp_rate_kind;
+
+/* Counters and gauges of a pool (smtp_pool_stat). */
+typedef enum smtp_pool_stat_kind {
+	SMTP_POOL_CONNECTIONS = 0,    /* sessions that exist now (never above the cap) */
+	SMTP_POOL_CONNECTIONS_PEAK,   /* the most that ever existed at once */
+	SMTP_POOL_CONNECTIONS_OPENED, /* sessions created so far */
+	SMTP_POOL_CONNECTION_LIMIT,   /* the limit in force (lower while throttled) */
+	SMTP_POOL_QUEUED,             /* messages waiting for a connection */
+	SMTP_POOL_OUTSTANDING,        /* submitted, callback not yet returned */
+	SMTP_POOL_COMPLETED,          /* callbacks run */
+	SMTP_POOL_RESENT,             /* messages sent again after a connection died
+					 before their final dot */
+	SMTP_POOL_IDLE_DROPS,         /* idle connections the server closed */
+	SMTP_POOL_THROTTLED           /* "too fast" replies seen */
+} smtp_pool_stat_kind;
+
+/* Creates a pool with the defaults: 4 connections, no message limit per
+   connection, pipelining depth 8, idle timeout 30 s, a queue of 10,000 that blocks
+   when full, 3 resend attempts, throttle recovery 30 s, no rate limit. Returns NULL
+   when out of memory. Does no I/O and starts no thread. */
+SMTP_API smtp_pool *smtp_pool_new(void);
+
+/* Stops the pool's thread, closes every connection without QUIT (use smtp_pool_close
+   first for a polite end) and frees the pool. Every message not yet completed
+   completes now, on the calling thread, with its callback: those in flight as
+   smtp_session_abandon says (deferred; maybe_delivered where the dot went out),
+   those still queued with the deferred report of the check at submission (error
+   SMTP_ESTATE, "abandoned"). NULL is allowed. Must not be called from a callback. */
+SMTP_API void smtp_pool_free(smtp_pool *p);
+
+/* Sets the relay, as smtp_session_set_url takes it (checked on a session here).
+   Connections opened later use it. Returns 0, SMTP_EINVAL (a malformed URL),
+   SMTP_ENOMEM. No I/O. */
+SMTP_API int smtp_pool_set_url(smtp_pool *p, const char *url);
+
+/* Installs the session setup function (NULL removes it). Returns 0, or SMTP_EINVAL
+   for a NULL pool. No I/O. */
+SMTP_API int smtp_pool_set_session_setup(smtp_pool *p, smtp_pool_setup_fn fn, void *ud);
+
+/* The most sessions that may exist at once, connecting, busy, idle or quitting
+   (1..1000). Lowering it retires the excess as they become idle. Returns 0 or
+   SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_max_connections(smtp_pool *p, unsigned n);
+
+/* Messages per connection (0: no limit; at most 1,000,000): after n the connection
+   takes no more, sends QUIT once they are done, and a fresh one takes over.
+   Returns 0 or SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_max_messages(smtp_pool *p, unsigned n);
+
+/* How many messages may be queued on one connection at once (1..1000), pipelined
+   (RFC 2920) when the server offers it. Returns 0 or SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_pipeline_depth(smtp_pool *p, unsigned n);
+
+/* Milliseconds after which an idle connection is closed with QUIT (0: never; at
+   most 24 h). Returns 0 or SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_idle_timeout(smtp_pool *p, int64_t ms);
+
+/* The most messages that may wait for a connection (1..10,000,000), and what
+   smtp_pool_submit does when that many wait: block until there is room (block 1,
+   the default) or return SMTP_EBUSY (block 0). Room is made by the pool's loop:
+   a caller whose only thread both submits and runs smtp_pool_process chooses
+   block 0. Returns 0 or SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_queue_limit(smtp_pool *p, size_t n, int block);
+
+/* At most count messages, recipients or new connections in any window of
+   window_ms milliseconds, the first window included (count 0 removes the limit;
+   count at most 1,000,000; window 1 ms..30 days). Shared by all connections of the
+   pool. Returns 0 or SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_rate(smtp_pool *p, smtp_rate_kind kind, unsigned count,
+				int64_t window_ms);
+
+/* Installs the rate hook (NULL removes it); while installed it replaces the message
+   and recipient limits of smtp_pool_set_rate (the connection limit stays).
+   Returns 0, or SMTP_EINVAL for a NULL pool. No I/O. */
+SMTP_API int smtp_pool_set_rate_hook(smtp_pool *p, smtp_pool_rate_fn fn, void *ud);
+
+/* How many times a message whose connection died before its final dot is sent
+   again on another connection (0..100; default 3). Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_pool_set_resend_attempts(smtp_pool *p, unsigned n);
+
+/* Milliseconds without a "too fast" reply after which a lowered connection limit
+   goes up by one again (0: never lower it; at most 24 h). Returns 0 or
+   SMTP_EINVAL. No I/O. */
+SMTP_API int smtp_pool_set_throttle_recovery(smtp_pool *p, int64_t ms);
+
+/* Installs the completion callback (NULL removes it). Returns 0, or SMTP_EINVAL for
+   a NULL pool. No I/O. */
+SMTP_API int smtp_pool_set_message_callback(smtp_pool *p, smtp_pool_message_fn fn,
+					    void *ud);
+
+/* Queues a message; safe from any thread. The message is checked first as
+   smtp_submit checks it. It stays owned by the caller and must stay alive and
+   unchanged (with the content it references) until its callback ran; it must not
+   be submitted again before that. Blocks while the queue is full unless the queue
+   limit says not to, or the call comes from a callback. Returns 0, SMTP_EINVAL (a
+   NULL argument, a message without sender, recipient or content, a line over 998
+   octets, more recipients than the recipient rate limit allows in a window),
+   SMTP_ESTATE (no URL set, the pool is closing, the message is queued on a
+   session), SMTP_EBUSY (the queue is full), SMTP_ENOMEM. */
+SMTP_API int smtp_pool_submit(smtp_pool *p, smtp_message *m, void *msg_ud);
+
+/* Runs the pool in a thread of its own; callbacks then run on that thread. Returns
+   0, SMTP_ESTATE (already started, or closed), SMTP_ENOMEM (no thread). */
+SMTP_API int smtp_pool_start(smtp_pool *p);
+
+/* For the caller's event loop (not with smtp_pool_start): the one descriptor to
+   wait on (an epoll descriptor, stable for the pool's life), SMTP_WANT_READ, and
+   the milliseconds until smtp_pool_process is due anyway (-1: none). After every
+   call to smtp_pool_process, read the timeout again. */
+SMTP_API int smtp_pool_fd(const smtp_pool *p);
+SMTP_API int smtp_pool_events(const smtp_pool *p);
+SMTP_API int smtp_pool_timeout_ms(const smtp_pool *p);
+/* Advances every connection that is ready or due, hands queued messages to
+   connections and runs the callbacks. Never blocks. Returns SMTP_EAGAIN while the
+   pool is open (submissions may come from any thread), 0 once smtp_pool_quit or
+   smtp_pool_close finished (every message done, every connection closed),
+   SMTP_EINVAL (NULL), SMTP_ESTATE (the pool has its own thread, or the call comes
+   from a callback). */
+SMTP_API int smtp_pool_process(smtp_pool *p);
+
+/* Blocks until every message submitted so far has completed (its callback
+   returned), or timeout_ms passed (-1: no limit). Without smtp_pool_start it runs
+   the pool's loop in the calling thread meanwhile. Returns 0, SMTP_ETIMEDOUT,
+   SMTP_EINVAL, SMTP_ESTATE (from a callback). */
+SMTP_API int smtp_pool_drain(smtp_pool *p, int timeout_ms);
+
+/* Ends the pool politely without blocking: submissions fail with SMTP_ESTATE from
+   now on, blocked ones return it, messages already submitted are still delivered,
+   then every connection sends QUIT; smtp_pool_process returns 0 when all is done.
+   Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_pool_quit(smtp_pool *p);
+
+/* smtp_pool_quit, then blocks until it finished (running the loop in the calling
+   thread without smtp_pool_start; joining the pool's thread with it). The pool
+   then only answers smtp_pool_stat and smtp_pool_free. Returns 0, SMTP_EINVAL,
+   SMTP_ESTATE (from a callback). */
+SMTP_API int smtp_pool_close(smtp_pool *p);
+
+/* A counter or gauge (0 for a NULL pool). Safe from any thread. No I/O. */
+SMTP_API uint64_t smtp_pool_stat(const smtp_pool *p, smtp_pool_stat_kind kind);
+
+/* ---- retry schedule ---- */
+
+/* A retry schedule: after an attempt, which recipients to try again (never those
+   accepted; never those bounced or failed, which a retry would not change) and
+   when; and when to stop (the give-up age, after which deferred recipients become
+   bounced with a reason). Defaults, greylisting-aware: the delay before attempt 2
+   is 5 min (a greylisting server accepts only after its own delay, typically 1 to
+   5 min; Postfix's minimal_backoff_time is 300 s), then 15 min, 30 min, 1 h, 2 h,
+   4 h, and 4 h from then on; each delay varied by +-10% (jitter) so retries of
+   many messages spread out; give-up age 5 days (RFC 5321 4.5.4.1). A schedule is
+   read-only once set up and may be shared by threads. */
+typedef struct smtp_retry smtp_retry;
+/* A decision for one finished attempt; owns copies of the addresses it names. */
+typedef struct smtp_retry_plan smtp_retry_plan;
+
+/* Creates a schedule with the defaults; NULL when out of memory. */
+SMTP_API smtp_retry *smtp_retry_new(void);
+/* Frees a schedule. NULL is allowed. */
+SMTP_API void smtp_retry_free(smtp_retry *r);
+/* The delays before attempts 2, 3, ... in ms (1 ms..30 days each, 1..64 of them;
+   the last repeats). Copied. Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_retry_set_delays(smtp_retry *r, const int64_t *delays_ms, size_t n);
+/* Each delay is multiplied by a uniform factor in [1 - fraction, 1 + fraction)
+   (0..0.5; 0 turns jitter off). Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_retry_set_jitter(smtp_retry *r, double fraction);
+/* No attempt is planned later than age_ms after the first (1 ms..365 days).
+   Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_retry_set_give_up(smtp_retry *r, int64_t age_ms);
+/* The jitter's source of uniform numbers in [0, 1) (NULL: the kernel's random
+   numbers); for reproducible tests. Returns 0 or SMTP_EINVAL. */
+SMTP_API int smtp_retry_set_random(smtp_retry *r, double (*fn)(void *ud), void *ud);
+/* The delay before attempt number attempt + 1, with jitter, in ms; -1 for a NULL
+   schedule or attempt 0. */
+SMTP_API int64_t smtp_retry_delay_ms(const smtp_retry *r, unsigned attempt);
+
+/* Decides after attempt number attempt (1 for the first) whose final report is
+   report; first_ms is when the first attempt began and now_ms is now, both in ms on
+   any one clock of the caller's. The recipients to retry are those deferred; when
+   the next attempt would fall later than the give-up age after the first, they are
+   given up instead. Returns NULL when out of memory or for invalid arguments (NULL,
+   attempt 0, now_ms before first_ms, a report not final). Free with
+   smtp_retry_plan_free. */
+SMTP_API smtp_retry_plan *smtp_retry_plan_new(const smtp_retry *r, const smtp_report *report,
+					      unsigned attempt, int64_t first_ms,
+					      int64_t now_ms);
+/* Frees a plan. NULL is allowed. */
+SMTP_API void smtp_retry_plan_free(smtp_retry_plan *p);
+/* Recipients to retry, and recipient i (NULL when out of range; owned by the plan). */
+SMTP_API size_t smtp_retry_plan_count(const smtp_retry_plan *p);
+SMTP_API const char *smtp_retry_plan_rcpt(const smtp_retry_plan *p, size_t i);
+/* When to retry, on the caller's clock (ms), or -1 when nothing is to be retried. */
+SMTP_API int64_t smtp_retry_plan_due_ms(const smtp_retry_plan *p);
+/* The number of the next attempt (attempt + 1). */
+SMTP_API unsigned smtp_retry_plan_attempt(const smtp_retry_plan *p);
+/* Whether the attempt may have delivered the message already (the report's
+   maybe_delivered): a retry may then deliver it twice. */
+SMTP_API int smtp_retry_plan_maybe_delivered(const smtp_retry_plan *p);
+/* Recipients given up (now bounced), recipient i, and its reason ("gave up: still
+   deferred 5d 0h after the first attempt (give-up age 5d); last: 451 4.7.1 ...").
+   Strings owned by the plan; NULL when out of range. */
+SMTP_API size_t smtp_retry_plan_given_up_count(const smtp_retry_plan *p);
+SMTP_API const char *smtp_retry_plan_given_up(const smtp_retry_plan *p, size_t i);
+SMTP_API const char *smtp_retry_plan_given_up_reason(const smtp_retry_plan *p, size_t i);
+/* Builds the follow-up message in *out: sender from, the plan's recipients, the
+   content data/len referenced as smtp_message_set_data does (the same bytes the
+   first attempt referenced: they must stay unchanged until this message is freed
+   or its report final). DSN, body type and other message settings are not copied:
+   set them on *out again. Returns 0, SMTP_EINVAL (NULL arguments, nothing to
+   retry, an invalid sender), SMTP_ENOMEM; *out is NULL on error. */
+SMTP_API int smtp_retry_plan_message(const smtp_retry_plan *p, const char *from,
+				     const void *data, size_t len, smtp_message **out);
+
+/* ---- end of delivery at scale ---- */
 
 #ifdef __cplusplus
 }

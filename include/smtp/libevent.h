@@ -19,6 +19,8 @@
  * also from within on_done. on_done may free the adapter (smtp_libevent_free) but
  * not the session before the adapter.
  *
+ * A pool (smtp_pool) is driven the same way by smtp_libevent_pool_new, below.
+ *
  * Link with -levent (or -levent_core).
  */
 #ifndef SMTP_LIBEVENT_H
@@ -130,6 +132,111 @@ static inline void smtp_libevent_process(struct smtp_libevent *a)
 	a->running = 0;
 	if (a->dead)
 		smtp_libevent_free(a);
+}
+
+/* ---- pools (smtp_pool_fd / smtp_pool_timeout_ms / smtp_pool_process) ----
+ *
+ *   struct smtp_libevent_pool *a = smtp_libevent_pool_new(base, pool, on_closed, ud);
+ *   ... smtp_pool_submit from any thread; smtp_pool_quit(pool) to end ...
+ *   event_base_dispatch(base);
+ *
+ * The pool's descriptor never changes, so one persistent read event and one timer
+ * serve it for its whole life. on_closed(ud, pool, rc) is called once
+ * smtp_pool_process stops returning SMTP_EAGAIN: rc 0 after smtp_pool_quit finished,
+ * or an error; the adapter then waits for nothing. It may free the adapter. */
+
+typedef void (*smtp_libevent_pool_done_fn)(void *ud, smtp_pool *p, int rc);
+
+struct smtp_libevent_pool {
+	struct event *ev;    /* the pool's descriptor (persistent) */
+	struct event *timer; /* the pool's timeout */
+	smtp_pool *p;
+	smtp_libevent_pool_done_fn done;
+	void *ud;
+	int running;         /* inside smtp_libevent_pool_process */
+	int dead;            /* smtp_libevent_pool_free was called while running */
+};
+
+static inline void smtp_libevent_pool_process(struct smtp_libevent_pool *a);
+
+static inline void smtp_libevent_pool_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	smtp_libevent_pool_process((struct smtp_libevent_pool *)arg);
+}
+
+/* Stops waiting and frees the adapter (not the pool). NULL is allowed; may be
+   called from within the done callback. */
+static inline void smtp_libevent_pool_free(struct smtp_libevent_pool *a)
+{
+	if (!a)
+		return;
+	if (a->running) {
+		a->dead = 1;
+		return;
+	}
+	if (a->ev)
+		event_free(a->ev);
+	if (a->timer)
+		event_free(a->timer);
+	free(a);
+}
+
+/* Creates an adapter that drives pool (which must not have its own thread) from
+   base, and starts waiting on the pool's descriptor. done may be NULL. Returns
+   NULL when out of memory. */
+static inline struct smtp_libevent_pool *smtp_libevent_pool_new(struct event_base *base,
+								smtp_pool *p,
+								smtp_libevent_pool_done_fn done,
+								void *ud)
+{
+	struct smtp_libevent_pool *a =
+		(struct smtp_libevent_pool *)calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	a->p = p;
+	a->done = done;
+	a->ud = ud;
+	a->ev = event_new(base, (evutil_socket_t)smtp_pool_fd(p), EV_READ | EV_PERSIST,
+			  smtp_libevent_pool_on_event, a);
+	a->timer = event_new(base, (evutil_socket_t)-1, 0, smtp_libevent_pool_on_event, a);
+	if (!a->ev || !a->timer || event_add(a->ev, NULL) != 0) {
+		smtp_libevent_pool_free(a);
+		return NULL;
+	}
+	/* the first round runs from the loop, as soon as it runs */
+	struct timeval now = {0, 0};
+	event_add(a->timer, &now);
+	return a;
+}
+
+/* Advances the pool now and arms its timeout; calls done when it has ended. */
+static inline void smtp_libevent_pool_process(struct smtp_libevent_pool *a)
+{
+	if (a->running)
+		return;
+	a->running = 1;
+	int rc = smtp_pool_process(a->p);
+	if (rc == SMTP_EAGAIN) {
+		int ms = smtp_pool_timeout_ms(a->p);
+		if (ms >= 0) {
+			struct timeval tv;
+			tv.tv_sec = ms / 1000;
+			tv.tv_usec = (ms % 1000) * 1000;
+			event_add(a->timer, &tv);
+		} else {
+			event_del(a->timer);
+		}
+	} else {
+		event_del(a->ev);
+		event_del(a->timer);
+		if (a->done)
+			a->done(a->ud, a->p, rc);
+	}
+	a->running = 0;
+	if (a->dead)
+		smtp_libevent_pool_free(a);
 }
 
 #endif

@@ -25,6 +25,8 @@
  * callbacks, so run the loop once more before uv_loop_close. Free the adapter before
  * the session: a poll handle must not outlive the socket it watches.
  *
+ * A pool (smtp_pool) is driven the same way by smtp_libuv_pool_new, below.
+ *
  * Link with -luv. Under strict -std=c11, uv.h needs POSIX declarations: compile with
  * -D_POSIX_C_SOURCE=200809L (or _GNU_SOURCE, or -std=gnu11).
  */
@@ -187,6 +189,121 @@ static inline void smtp_libuv_process(struct smtp_libuv *a)
 	a->running = 0;
 	if (a->dead)
 		smtp_libuv_free(a);
+}
+
+/* ---- pools (smtp_pool_fd / smtp_pool_timeout_ms / smtp_pool_process) ----
+ *
+ *   struct smtp_libuv_pool *a = smtp_libuv_pool_new(loop, pool, on_closed, ud);
+ *   ... smtp_pool_submit from any thread; smtp_pool_quit(pool) to end ...
+ *   uv_run(loop, UV_RUN_DEFAULT);
+ *
+ * The pool's descriptor never changes: one uv_poll_t watches it for the pool's
+ * life and a uv_timer_t its timeout. on_closed(ud, pool, rc) is called once
+ * smtp_pool_process stops returning SMTP_EAGAIN (rc 0 after smtp_pool_quit
+ * finished, or an error); the handles are then stopped. smtp_libuv_pool_free closes
+ * them and the memory goes with their close callbacks. */
+
+typedef void (*smtp_libuv_pool_done_fn)(void *ud, smtp_pool *p, int rc);
+
+struct smtp_libuv_pool {
+	uv_poll_t poll;    /* the pool's descriptor */
+	uv_timer_t timer;  /* the pool's timeout */
+	int closing;       /* handles whose close callback is still due */
+	smtp_pool *p;
+	smtp_libuv_pool_done_fn done;
+	void *ud;
+	int running;       /* inside smtp_libuv_pool_process */
+	int dead;          /* smtp_libuv_pool_free was called while running */
+};
+
+static inline void smtp_libuv_pool_process(struct smtp_libuv_pool *a);
+
+static inline void smtp_libuv_pool_on_poll(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	smtp_libuv_pool_process((struct smtp_libuv_pool *)h->data);
+}
+
+static inline void smtp_libuv_pool_on_timer(uv_timer_t *t)
+{
+	smtp_libuv_pool_process((struct smtp_libuv_pool *)t->data);
+}
+
+static inline void smtp_libuv_pool_closed(uv_handle_t *h)
+{
+	struct smtp_libuv_pool *a = (struct smtp_libuv_pool *)h->data;
+	if (--a->closing == 0)
+		free(a);
+}
+
+/* Closes the adapter's handles (not the pool); the memory is freed from their
+   close callbacks. NULL is allowed; may be called from within the done callback. */
+static inline void smtp_libuv_pool_free(struct smtp_libuv_pool *a)
+{
+	if (!a)
+		return;
+	if (a->running) {
+		a->dead = 1;
+		return;
+	}
+	a->closing = 2;
+	uv_close((uv_handle_t *)&a->poll, smtp_libuv_pool_closed);
+	uv_close((uv_handle_t *)&a->timer, smtp_libuv_pool_closed);
+}
+
+/* Creates an adapter that drives pool (which must not have its own thread) from
+   loop and starts watching the pool's descriptor; the first round runs from the
+   loop. done may be NULL. Returns NULL when out of memory or when the handles
+   cannot be set up. */
+static inline struct smtp_libuv_pool *smtp_libuv_pool_new(uv_loop_t *loop, smtp_pool *p,
+							  smtp_libuv_pool_done_fn done,
+							  void *ud)
+{
+	struct smtp_libuv_pool *a = (struct smtp_libuv_pool *)calloc(1, sizeof *a);
+	if (!a)
+		return NULL;
+	if (uv_timer_init(loop, &a->timer) != 0) {
+		free(a);
+		return NULL;
+	}
+	a->timer.data = a;
+	if (uv_poll_init(loop, &a->poll, smtp_pool_fd(p)) != 0) {
+		a->closing = 1;
+		uv_close((uv_handle_t *)&a->timer, smtp_libuv_pool_closed);
+		return NULL;
+	}
+	a->poll.data = a;
+	a->p = p;
+	a->done = done;
+	a->ud = ud;
+	uv_poll_start(&a->poll, UV_READABLE, smtp_libuv_pool_on_poll);
+	uv_timer_start(&a->timer, smtp_libuv_pool_on_timer, 0, 0);
+	return a;
+}
+
+/* Advances the pool now and arms its timeout; calls done when it has ended. */
+static inline void smtp_libuv_pool_process(struct smtp_libuv_pool *a)
+{
+	if (a->running)
+		return;
+	a->running = 1;
+	int rc = smtp_pool_process(a->p);
+	if (rc == SMTP_EAGAIN) {
+		int ms = smtp_pool_timeout_ms(a->p);
+		if (ms >= 0)
+			uv_timer_start(&a->timer, smtp_libuv_pool_on_timer, (uint64_t)ms, 0);
+		else
+			uv_timer_stop(&a->timer);
+	} else {
+		uv_poll_stop(&a->poll);
+		uv_timer_stop(&a->timer);
+		if (a->done)
+			a->done(a->ud, a->p, rc);
+	}
+	a->running = 0;
+	if (a->dead)
+		smtp_libuv_pool_free(a);
 }
 
 #endif

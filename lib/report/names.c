@@ -32,6 +32,7 @@ static const struct {
 	{SMTP_ESIZE, "SMTP_ESIZE", "the message is larger than the server accepts"},
 	{SMTP_EUTF8, "SMTP_EUTF8", "an address needs SMTPUTF8, which the server lacks"},
 	{SMTP_ESTATE, "SMTP_ESTATE", "not allowed in the session's current state"},
+	{SMTP_EBUSY, "SMTP_EBUSY", "the pool's queue is full"},
 };
 
 const char *smtp_error_text(int err)

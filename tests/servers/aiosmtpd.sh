@@ -15,6 +15,8 @@
 #   --smtputf8                    announce SMTPUTF8
 #   --size N                      data_size_limit (SIZE N); 0 = unlimited
 #   --port N                      a fixed port instead of a free one
+#   --greylist S [--greylist-only PREFIX]   451 4.7.1 to a new triplet for S seconds
+#   --throttle-every N            454 4.7.0 Throttling failure to every Nth MAIL
 # Files: RUNDIR/aiosmtpd.pid, RUNDIR/aiosmtpd.port, RUNDIR/aiosmtpd.log,
 #        RUNDIR/aiosmtpd/NNNN.eml + NNNN.json for every accepted message.
 set -eu

@@ -18,6 +18,17 @@ Scripted rejections (by local part, case-insensitive):
   header "X-Test-Reject: 554" in the message header -> 554 5.6.0 Content rejected
   header "X-Test-Reject: 451" in the message header -> 451 4.3.0 Temporary failure
 
+Greylisting and throttling (for the pool and worker tests):
+  --greylist SECONDS         RCPT of a (client address, sender, recipient) triplet
+                             first seen less than SECONDS ago -> 451 4.7.1
+                             Greylisted; accepted once SECONDS have passed
+  --greylist-only PREFIX     greylist only recipients whose local part starts
+                             with PREFIX (case-insensitive)
+  --throttle-every N         every Nth MAIL (counted over all connections) ->
+                             454 4.7.0 Throttling failure: Maximum sending rate
+                             exceeded (Amazon SES's wording)
+  Each such reply is logged as "greylisted ..." or "throttled ...".
+
 Extra SASL mechanisms (aiosmtpd has PLAIN and LOGIN built in):
   --auth-oauthbearer TOKEN   OAUTHBEARER (RFC 7628) for --auth-user with this bearer
                              token; a wrong token gets the RFC 7628 3.2.2 error
@@ -40,6 +51,7 @@ import re
 import signal
 import ssl
 import sys
+import time
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
@@ -125,8 +137,14 @@ def cert_cn(cert):
 
 
 class Handler:
-    def __init__(self, outdir, offer_auth, auth_user=None, oauth_token=None):
+    def __init__(self, outdir, offer_auth, auth_user=None, oauth_token=None,
+                 greylist=None, greylist_only="", throttle_every=0):
         self.outdir = outdir
+        self.greylist = greylist            # seconds, or None
+        self.greylist_only = greylist_only.lower()
+        self.grey_seen = {}                 # (client, sender, rcpt) -> first seen
+        self.throttle_every = throttle_every
+        self.mail_count = 0
         self.offer_auth = offer_auth
         # no attribute may start with "auth_": aiosmtpd would offer it as a mechanism
         self.login_user = auth_user
@@ -221,6 +239,10 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if local_part(address) == "blocked":
             return "553 5.7.1 Sender rejected"
+        self.mail_count += 1
+        if self.throttle_every and self.mail_count % self.throttle_every == 0:
+            log.info("throttled MAIL %d from %s", self.mail_count, address)
+            return "454 4.7.0 Throttling failure: Maximum sending rate exceeded"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         envelope.test_rcpt_options = []
@@ -230,6 +252,14 @@ class Handler:
         reply = RCPT_REJECT.get(local_part(address))
         if reply:
             return reply
+        if self.greylist is not None and local_part(address).startswith(self.greylist_only):
+            key = (session.peer[0], (envelope.mail_from or "").lower(), address.lower())
+            now = time.monotonic()
+            first = self.grey_seen.setdefault(key, now)
+            if now - first < self.greylist:
+                log.info("greylisted %s from %s (%s)", address, envelope.mail_from,
+                         session.peer[0])
+                return "451 4.7.1 Greylisted, try again later"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         if not hasattr(envelope, "test_rcpt_options"):
@@ -316,6 +346,12 @@ def main():
     p.add_argument("--size", type=int, default=None,
                    help="data_size_limit; 0 = no limit (default: aiosmtpd's 32 MiB)")
     p.add_argument("--hostname", default="aiosmtpd.test")
+    p.add_argument("--greylist", type=float, metavar="SECONDS",
+                   help="451 4.7.1 to a triplet first seen less than SECONDS ago")
+    p.add_argument("--greylist-only", default="", metavar="PREFIX",
+                   help="greylist only recipients whose local part starts with PREFIX")
+    p.add_argument("--throttle-every", type=int, default=0, metavar="N",
+                   help="454 4.7.0 Throttling failure to every Nth MAIL")
     args = p.parse_args()
 
     logging.basicConfig(level=logging.DEBUG if os.environ.get("AIOSMTPD_DEBUG") else logging.INFO,
@@ -355,7 +391,9 @@ def main():
         mechanisms.append("EXTERNAL")
     offer_auth = args.auth_password is not None or bool(mechanisms)
     handler = Handler(os.path.join(args.rundir, "aiosmtpd"), offer_auth,
-                      auth_user=args.auth_user, oauth_token=args.auth_oauthbearer)
+                      auth_user=args.auth_user, oauth_token=args.auth_oauthbearer,
+                      greylist=args.greylist, greylist_only=args.greylist_only,
+                      throttle_every=args.throttle_every)
     kwargs = dict(
         decode_data=False,  # keep the content as bytes, exactly as received
         enable_SMTPUTF8=args.smtputf8,

@@ -2,7 +2,7 @@
 # postfix.sh: a private Postfix 3.7 smtpd on loopback ports, for libsmtp's integration tests.
 #
 #   postfix.sh start RUNDIR --sink-port N [--tls-cert F --tls-key F] [--sasl-port N]
-#                           [--require-tls]
+#                           [--require-tls] [--set NAME=VALUE ...]
 #       -> prints "SUBMISSION_PORT SMTPS_PORT PLAIN_PORT"
 #   postfix.sh stop RUNDIR
 #
@@ -17,6 +17,8 @@
 # Relaying: without --sasl-port, 127.0.0.1 (mynetworks) may relay to any domain;
 # with --sasl-port (a dovecot.sh auth port) only authenticated clients may.
 # Without --tls-cert/--tls-key, make-certs.sh creates RUNDIR/certs and good.pem is used.
+# --set NAME=VALUE (repeatable) sets a main.cf parameter over the template's value
+# (postconf -e), e.g. --set smtpd_timeout=1s --set smtpd_client_connection_count_limit=4.
 #
 # What the sink's dump holds for a message (no cleanup runs, so no header is added
 # other than these): smtp-sink's X-Client-Addr/X-Client-Proto/X-Helo-Args (always
@@ -38,7 +40,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 usage() {
-    echo "usage: $0 start RUNDIR --sink-port N [--tls-cert F --tls-key F] [--sasl-port N] [--require-tls]" >&2
+    echo "usage: $0 start RUNDIR --sink-port N [--tls-cert F --tls-key F] [--sasl-port N] [--require-tls] [--set NAME=VALUE ...]" >&2
     echo "       $0 stop RUNDIR" >&2
     exit 2
 }
@@ -117,7 +119,7 @@ stop_instance() {
 
 case $cmd in
 start)
-    sink_port='' sasl_port='' cert='' key='' require_tls=no
+    sink_port='' sasl_port='' cert='' key='' require_tls=no settings=''
     while [ $# -gt 0 ]; do
         case $1 in
             --sink-port) [ $# -ge 2 ] || usage; sink_port=$2; shift 2 ;;
@@ -125,6 +127,17 @@ start)
             --tls-cert) [ $# -ge 2 ] || usage; cert=$2; shift 2 ;;
             --tls-key) [ $# -ge 2 ] || usage; key=$2; shift 2 ;;
             --require-tls) require_tls=yes; shift ;;
+            --set)
+                [ $# -ge 2 ] || usage
+                case $2 in
+                    [a-z]*=*) ;;
+                    *) die "--set wants NAME=VALUE, got: $2" ;;
+                esac
+                case $2 in *"
+"*) die "--set: no newline in NAME=VALUE" ;; esac
+                settings="$settings
+$2"
+                shift 2 ;;
             --lmtp) die "--lmtp is not implemented (use smtp-sink.sh ... -L for an LMTP server)" ;;
             *) usage ;;
         esac
@@ -211,6 +224,11 @@ start)
             "$1"
     }
     subst "$here/postfix/main.cf.in" > "$p/etc/main.cf"
+    if [ -n "$settings" ]; then
+        printf '%s\n' "$settings" | while IFS= read -r kv; do
+            [ -z "$kv" ] || "$postconf_bin" -c "$p/etc" -e "$kv" || die "postconf -e $kv failed"
+        done
+    fi
     subst "$here/postfix/master.cf.in" > "$p/etc/master.cf"
     daemon_dir=$("$postconf_bin" -c "$p/etc" -h daemon_directory) || die "postconf failed"
     [ -x "$daemon_dir/master" ] || die "no master daemon in $daemon_dir"
