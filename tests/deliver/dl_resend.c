@@ -31,8 +31,12 @@ static void test_drop_before_dot(void)
 	CHECK_INT(smtp_pool_stat(p, SMTP_POOL_RESENT), 5 * 2);
 	CHECK_INT(smtp_pool_stat(p, SMTP_POOL_CONNECTIONS_OPENED), 5 * 3);
 	smtp_pool_free(p);
+	/* no message's content arrived (under load smtp-sink was seen to leave a dump
+	   file for a transaction it cut off: the contents count, not the files) */
 	int counts[5] = {0};
-	CHECK_INT(dl_count_seqs(dl_env("DL_SINK_DROPRCPT_DIR"), NULL, counts, 5), 0);
+	CHECK(dl_count_seqs(dl_env("DL_SINK_DROPRCPT_DIR"), NULL, counts, 5) >= 0);
+	for (int i = 0; i < 5; i++)
+		CHECK_INT(counts[i], 0);
 }
 
 static void test_drop_after_dot(void)
