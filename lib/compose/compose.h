@@ -122,7 +122,8 @@ struct smtpi_plan {
 	struct smtpi_list segs; /* struct smtpi_seg * */
 	uint64_t size;          /* the whole message, when size_known */
 	int size_known;
-	int eight_bit;
+	int eight_bit;          /* 8-bit octets anywhere (BODY=8BITMIME, RFC 6152) */
+	int utf8_fields;        /* UTF-8 in header fields (SMTPUTF8, RFC 6531 3.4) */
 	uint64_t spool_limit;
 	struct smtpi_walk send;
 	int send_ended;         /* the reader returned its end: the next read restarts */

@@ -178,6 +178,9 @@ int smtp_compose_to_message(smtp_compose *c, smtp_message *m)
 		rc = smtp_message_set_size_hint(m, p->size);
 	if (!rc)
 		rc = smtp_message_set_body_type(m, p->eight_bit ? SMTP_BODY_AUTO : SMTP_BODY_7BIT);
+	/* streamed content declares its UTF-8 header fields itself (RFC 6531 3.4) */
+	if (!rc)
+		rc = smtp_message_set_smtputf8(m, p->utf8_fields);
 	if (!rc)
 		rc = smtp_message_set_reader(m, smtpi_plan_read, p);
 	if (rc) {

@@ -174,8 +174,10 @@ static void leaf_part(struct build *b, struct smtpi_part *part)
 		smtpi_field_text(&b->f, ">", 1);
 		fold(b, hdr);
 	}
-	b->p->eight_bit |= utf8 && part->filename &&
-			   smtpi_has_8bit(part->filename, strlen(part->filename));
+	int utf8_name = utf8 && part->filename &&
+			smtpi_has_8bit(part->filename, strlen(part->filename));
+	b->p->eight_bit |= utf8_name;
+	b->p->utf8_fields |= utf8_name;
 	simple_field(b, hdr, "Content-Transfer-Encoding", "base64");
 	end_part_header(b, 0);
 	close_lit(b, part);
@@ -341,7 +343,8 @@ int smtpi_plan_build(smtp_compose *c, struct smtpi_plan *p)
 	b.p = p;
 	p->spool_limit = c->spool_limit;
 	count_parts(&b);
-	b.rc = smtpi_message_fields(c, &b.fields, &p->eight_bit);
+	b.rc = smtpi_message_fields(c, &b.fields, &p->utf8_fields);
+	p->eight_bit |= p->utf8_fields;
 	/* segment 0 is the head, filled in last */
 	struct smtpi_seg head = {1, 0, 0, NULL};
 	push_seg(&b, &head);

@@ -452,6 +452,34 @@ static void test_utf8_message_with_reader(void)
 	smtp_compose_free(c);
 }
 
+/* UTF-8 only in header fields, ASCII addresses: the streamed message declares
+   SMTPUTF8 itself (RFC 6531 3.4), and the server is told so at MAIL. */
+static void test_utf8_fields_ascii_addresses(void)
+{
+	char mk[128], rec[512];
+	marker(mk, sizeof mk, "utf8-fields");
+	smtp_compose *c = smtp_compose_new();
+	CHECK_INT(smtp_compose_set_utf8(c, 1), 0);
+	CHECK_INT(smtp_compose_set_from(c, "jorg@example.org", "J\xc3\xb6rg"), 0);
+	CHECK_INT(smtp_compose_add_to(c, "zoe@example.net", NULL), 0);
+	CHECK_INT(smtp_compose_set_subject(c, "Gr\xc3\xbc\xc3\x9f" "e"), 0);
+	CHECK_INT(smtp_compose_add_header(c, "X-Marker", mk), 0);
+	CHECK_INT(smtp_compose_set_text(c, "plain\n"), 0);
+	smtp_message *m = smtp_message_new();
+	CHECK_INT(smtp_compose_to_message(c, m), 0);
+	CHECK_INT(send_to(it_session("127.0.0.1", it_port("SMTP_IT_AIO_PORT"), SMTP_TLS_NONE), m), 0);
+	CHECK_INT(find_record(it_env("SMTP_IT_AIO_DIR"), mk, 1, rec, sizeof rec), 0);
+	char *env = envelope_of(rec);
+	CHECK(env && strstr(env, "\"smtputf8\": true"));
+	size_t n;
+	char *eml = it_read_file(rec, &n);
+	CHECK(eml && strstr(eml, "Subject: Gr\xc3\xbc\xc3\x9f" "e"));
+	free(eml);
+	free(env);
+	smtp_message_free(m);
+	smtp_compose_free(c);
+}
+
 static smtp_session *submission(void)
 {
 	smtp_session *s = it_session("127.0.0.1", it_port("SMTP_IT_PF_SUB_PORT"), SMTP_TLS_STARTTLS);
@@ -569,6 +597,7 @@ int main(int argc, char **argv)
 	RUN(test_dkim_matrix);
 	RUN(test_25_mib_attachment);
 	RUN(test_utf8_message_with_reader);
+	RUN(test_utf8_fields_ascii_addresses);
 	RUN(test_postfix_submission);
 	RUN(test_password_reset_example);
 	shell("rm -rf %s", dir);
