@@ -536,6 +536,18 @@ SMTP_API int smtp_message_set_smtputf8(smtp_message *m, int on);
    never changes again, and pointers into it (steps, results, strings) stay valid. */
 SMTP_API const smtp_report *smtp_message_report(const smtp_message *m);
 
+/* The number of recipients added to m (smtp_message_add_rcpt, _add_rcpt_dsn); 0 for
+   NULL. */
+SMTP_API size_t smtp_message_rcpt_count(const smtp_message *m);
+
+/* Checks m as smtp_submit does, without a session and without I/O: a sender, a
+   recipient and content are set, and in-memory text content has no NUL octet and
+   no line over 998 octets (unless smtp_message_allow_long_lines). Checks that depend
+   on the server (SIZE, SMTPUTF8, DSN, REQUIRETLS) come later, in the report. Returns
+   0, SMTP_EINVAL, SMTP_ESTATE (the message is queued in a session). Not to be called
+   while the message is queued. */
+SMTP_API int smtp_message_check(smtp_message *m);
+
 /* ---- reports ---- */
 
 SMTP_API smtp_outcome smtp_report_outcome(const smtp_report *r);

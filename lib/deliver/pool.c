@@ -224,34 +224,15 @@ int smtp_pool_set_rate(smtp_pool *p, smtp_rate_kind kind, unsigned count, int64_
 	return rc;
 }
 
-/* Checks m as smtp_submit does, on a session that never connects, and counts its
-   recipients: the public API has no other way to learn them before a session takes
-   the message, and a message the pool cannot send is the caller's to know now,
-   not in a callback. */
-static int check_message(smtp_message *m, size_t *nrcpts)
-{
-	smtp_session *s = smtp_session_new();
-	if (!s)
-		return SMTP_ENOMEM;
-	int rc = smtp_session_set_nonblocking(s, 1);
-	if (rc == 0)
-		rc = smtp_submit(s, m);
-	if (rc == 0) {
-		*nrcpts = smtp_report_rcpt_count(smtp_message_report(m));
-		smtp_session_abandon(s);
-	}
-	smtp_session_free(s);
-	return rc;
-}
-
 int smtp_pool_submit(smtp_pool *p, smtp_message *m, void *msg_ud)
 {
 	if (!p || !m)
 		return SMTP_EINVAL;
-	size_t nrcpts = 0;
-	int rc = check_message(m, &nrcpts);
+	/* a message the pool cannot send is the caller's to know now, not in a callback */
+	int rc = smtp_message_check(m);
 	if (rc)
 		return rc;
+	size_t nrcpts = smtp_message_rcpt_count(m);
 	struct smtpi_pool_item *it = calloc(1, sizeof *it);
 	if (!it)
 		return SMTP_ENOMEM;

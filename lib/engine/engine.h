@@ -175,9 +175,11 @@ smtp_stage smtpi_engine_stage(const struct smtpi_engine *e);
    by it. temporary: see struct smtpi_cause. */
 void smtpi_engine_fail(struct smtpi_engine *e, int err, const char *detail, int temporary);
 
-/* Queues a message. Returns 0, SMTP_EINVAL (no sender, no recipient, no content, a
-   NUL octet or an over-long line in text content), SMTP_ESTATE (already submitted),
-   SMTP_ENOMEM. */
+/* Whether m can be queued: 0, SMTP_EINVAL (no sender, no recipient, no content, a
+   NUL octet or an over-long line in text content), SMTP_ESTATE (already submitted).
+   Scans in-memory content (its facts are kept in m). */
+int smtpi_engine_check(smtp_message *m);
+/* Queues a message. Returns what smtpi_engine_check does, or SMTP_ENOMEM. */
 int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m);
 /* Asks for QUIT once the queue is empty. */
 void smtpi_engine_quit(struct smtpi_engine *e);

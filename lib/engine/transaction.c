@@ -89,13 +89,18 @@ static int fail(struct smtpi_engine *e, smtp_message *m, const struct smtpi_caus
 
 /* ---- submitting ---- */
 
-int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
+int smtpi_engine_check(smtp_message *m)
 {
 	if (m->tx.state != SMTPI_TX_IDLE)
 		return SMTP_ESTATE;
 	if (!m->from || m->nrcpts == 0 || (!m->data && !m->reader))
 		return SMTP_EINVAL;
-	int rc = smtpi_envelope_scan(m);
+	return smtpi_envelope_scan(m);
+}
+
+int smtpi_engine_submit(struct smtpi_engine *e, smtp_message *m)
+{
+	int rc = smtpi_engine_check(m);
 	if (rc)
 		return rc;
 	smtpi_report_reset(&m->report);

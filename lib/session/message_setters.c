@@ -1,5 +1,6 @@
 /* The public message object: envelope and content setters (the struct is the
    engine's, lib/engine/message.h). */
+#include "engine/engine.h"
 #include "engine/message.h"
 
 #include <stdlib.h>
@@ -215,5 +216,15 @@ int smtp_message_allow_long_lines(smtp_message *m, int on)
 const smtp_report *smtp_message_report(const smtp_message *m)
 {
 	return m ? &m->report : NULL;
+}
+
+size_t smtp_message_rcpt_count(const smtp_message *m)
+{
+	return m ? m->nrcpts : 0;
+}
+
+int smtp_message_check(smtp_message *m)
+{
+	return m ? smtpi_engine_check(m) : SMTP_EINVAL;
 }
 

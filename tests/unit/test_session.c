@@ -94,11 +94,50 @@ static void test_unconnected(void)
 	smtp_session_free(s);
 }
 
+/* smtp_message_check says what smtp_submit would about the message itself, and
+   smtp_message_rcpt_count counts what was added. */
+static void test_message_check(void)
+{
+	CHECK_INT(smtp_message_check(NULL), SMTP_EINVAL);
+	CHECK_INT(smtp_message_rcpt_count(NULL), 0);
+	smtp_message *m = smtp_message_new();
+	CHECK_INT(smtp_message_check(m), SMTP_EINVAL);
+	CHECK_INT(smtp_message_set_from(m, "a@example.test"), 0);
+	CHECK_INT(smtp_message_check(m), SMTP_EINVAL);
+	CHECK_INT(smtp_message_add_rcpt(m, "b@example.test"), 0);
+	CHECK_INT(smtp_message_add_rcpt(m, "c@example.test"), 0);
+	CHECK_INT(smtp_message_rcpt_count(m), 2);
+	CHECK_INT(smtp_message_check(m), SMTP_EINVAL); /* no content */
+	static const char nul[] = "Subject: x\r\n\r\nnul \0 here\r\n";
+	CHECK_INT(smtp_message_set_data(m, nul, sizeof nul - 1), 0);
+	CHECK_INT(smtp_message_check(m), SMTP_EINVAL);
+	char line[1200];
+	memset(line, 'x', sizeof line);
+	memcpy(line, "Subject: x\r\n\r\n", 14);
+	memcpy(line + sizeof line - 2, "\r\n", 2);
+	CHECK_INT(smtp_message_set_data(m, line, sizeof line), 0);
+	CHECK_INT(smtp_message_check(m), SMTP_EINVAL);
+	CHECK_INT(smtp_message_allow_long_lines(m, 1), 0);
+	CHECK_INT(smtp_message_check(m), 0);
+	static const char ok[] = "Subject: x\r\n\r\nok\r\n";
+	CHECK_INT(smtp_message_set_data(m, ok, sizeof ok - 1), 0);
+	CHECK_INT(smtp_message_check(m), 0);
+	/* queued in a session: ESTATE, as a second smtp_submit gets */
+	smtp_session *s = smtp_session_new();
+	CHECK_INT(smtp_session_set_nonblocking(s, 1), 0);
+	CHECK_INT(smtp_submit(s, m), 0);
+	CHECK_INT(smtp_message_check(m), SMTP_ESTATE);
+	CHECK_INT(smtp_session_abandon(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+}
+
 int main(void)
 {
 	RUN(test_chunk_bounds);
 	RUN(test_command_refuses_engine_verbs);
 	RUN(test_helo_names);
 	RUN(test_unconnected);
+	RUN(test_message_check);
 	return CHECK_DONE("session");
 }
