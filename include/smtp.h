@@ -754,10 +754,10 @@ SMTP_API const char *smtp_mime_type_guess(const char *filename);
 /* on != 0 makes an SMTPUTF8 message (RFC 6532): display names, Subject, header
    values and file names go as raw UTF-8 instead of encoded words, addresses may have
    UTF-8 local parts, and bodies may be 8bit. The server must offer SMTPUTF8 and
-   8BITMIME. Returns 0. */
+   8BITMIME. Returns 0 or SMTP_EINVAL (NULL). */
 SMTP_API int smtp_compose_set_utf8(smtp_compose *c, int on);
 /* on != 0 lets text bodies that are not ASCII go as 8bit (RFC 6152) instead of
-   quoted-printable; the server must offer 8BITMIME. Returns 0. */
+   quoted-printable; the server must offer 8BITMIME. Returns 0 or SMTP_EINVAL (NULL). */
 SMTP_API int smtp_compose_allow_8bit(smtp_compose *c, int on);
 /* The most octets one reader attachment may hold in memory when DKIM needs its
    octets twice (default 64 MiB; 0 .. 2^40). Returns 0 or SMTP_EINVAL. */
