@@ -380,7 +380,7 @@ static void trace_reply(const struct smtpi_engine *e, const struct smtpi_reply *
    refusal (RFC 5321 4.3.2, 3.1), EHLO/HELO 2xx or a refusal, STARTTLS 220 or a
    refusal (RFC 3207 4), AUTH 235, 334 or a refusal (RFC 4954 4, 6). Anything else
    means the two sides disagree about the dialogue: no verdict may follow from it. */
-static const char *hello_breaks_rules(int cmd, int code)
+static const char *hello_breaks_rules(enum smtpi_cmd cmd, int code)
 {
 	int cls = code / 100;
 	if (cls == 4 || cls == 5)

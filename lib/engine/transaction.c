@@ -365,7 +365,7 @@ static int is_refusal(int code)
 /* The replies a transaction command may get, whatever its transaction's state
    (RFC 5321 4.3.2): DATA 354 or a refusal, the others 2xx or a refusal. Anything
    else means the two sides disagree about the dialogue. */
-static const char *breaks_rules(int cmd, int code)
+static const char *breaks_rules(enum smtpi_cmd cmd, int code)
 {
 	if (is_refusal(code))
 		return NULL;
