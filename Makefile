@@ -233,6 +233,7 @@ demo: deps all
 
 bench: deps all bench-programs
 	@BUILD=$(BUILD) sh tests/bench/run.sh
+	@BUILD=$(BUILD) sh tests/bench/bench_pool.sh
 
 # smtp_pool against Nodemailer's pool (tests/bench/bench_pool.sh runs alone too)
 bench-pool: deps lib

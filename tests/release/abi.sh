@@ -64,16 +64,18 @@ import re, sys
 kind, src, out = sys.argv[1:4]
 xml = open(src, encoding="utf-8").read()
 decls = re.findall(r"<function-decl name='(smtp_\w+)'[^>]*>(.*?)</function-decl>", xml, re.S)
-name = decls[0][0]
+# the first function that returns int: its return type becomes 64 bits wide (a void
+# function given a result would break no caller)
+ints = re.search(r"<type-decl name='int' size-in-bits='32' id='(\w+)'", xml).group(1)
+wide = re.search(r"<type-decl name='long int' size-in-bits='64' id='(\w+)'", xml).group(1)
+name = next(n for n, body in decls if "<return type-id='%s'" % ints in body)
 if kind == "removed":
     xml = re.sub(r"\n *<elf-symbol name='%s' [^\n]*" % name, "", xml)
     xml = re.sub(r"\n *<function-decl name='%s' .*?</function-decl>" % name, "", xml, flags=re.S)
 else:
-    rets = {re.search(r"<return type-id='(\w+)'", body).group(1) for _, body in decls}
     block = re.search(r"<function-decl name='%s' .*?</function-decl>" % name, xml, re.S)
-    old = re.search(r"<return type-id='(\w+)'", block.group(0)).group(1)
-    new = sorted(rets - {old})[0]
-    xml = xml[:block.start()] + block.group(0).replace(old, new) + xml[block.end():]
+    edited = block.group(0).replace("<return type-id='%s'" % ints, "<return type-id='%s'" % wide)
+    xml = xml[:block.start()] + edited + xml[block.end():]
 open(out, "w", encoding="utf-8").write(xml)
 print(name)
 PY
