@@ -5,7 +5,9 @@
 # DATA, a stalled greeting, no 8BITMIME, ESC in a reply) on loopback, stops them by PID (also when a
 # case fails), runs every case and prints "tools: N passed, N failed". Each case
 # checks the exit status of doc/smtp-send.1's table and what the server stored (or that
-# nothing was stored). No case is skipped: a server that does not start fails the run.
+# nothing was stored); composed messages are parsed back by Python's email package and
+# their DKIM signatures verified by dkimpy (tests/integration/compose_check.py), with
+# keys made here. No case is skipped: a server that does not start fails the run.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -401,6 +403,15 @@ eml=$(last_eml "$STORE")
 composed raw-dkim-verified "$(dkim_expect sel-raw "$K/rsa.pem")" "$eml"
 that raw-dkim-bcc-removed lacks "$eml" "secret@example.org"
 that raw-dkim-one-signature eq "$(grep -c '^DKIM-Signature:' "$eml")" 1
+# "Name <addr>" on the command line of a raw message: the address for the
+# envelope, the name for the From field added to a message without one
+printf 'Subject: no From\n\nbody\n' >"$K/nofrom.eml"
+run "$K/nofrom.eml" --url "$PLAIN" --from '"Example, Ann" <ann@example.org>' \
+    --to 'Bob Example <bob@example.org>' --quiet
+expect raw-name-addr 0
+that raw-name-addr-envelope eq "$(json_field "$(last_json "$STORE")" 'j["mail_from"]+" "+",".join(j["rcpt_tos"])')" \
+    "ann@example.org bob@example.org"
+that raw-name-addr-from contains "$(last_eml "$STORE")" 'From: "Example, Ann" <ann@example.org>'
 run "$MSG" --print --to bob@example.org
 expect raw-print 0
 that raw-print-body contains "$OUT" "Hello."

@@ -1,6 +1,7 @@
 /* smtp-send's parsers, without a server: address lists, the header block (Bcc
    removed, Date/Message-ID/From added), input checks, URL explanations, the
-   configuration file and its permission check, settings, the command line. The
+   configuration file and its permission check, settings, the command line and its
+   composing options (split, checked, what they exclude), "Name <addr>". The
    program itself is tested against real servers by tests/tools/run.sh. */
 #include <fcntl.h>
 #include <getopt.h>

@@ -21,7 +21,7 @@
      out.c       messages to the terminal, control characters escaped
    Two content sources: raw input (input.c + headers.c, signed by dkim.c when --dkim-*
    is given) and the composed message (compose.c + compose_fill.c over the compose
-   API), chosen by main.c's content() when a composing option was given. The
+   API), chosen in main.c's run() when a composing option was given. The
    composing options' entries join options.c's table and go to ss_compose_option()
    (as sendmail.c's flags go to ss_sendmail_flag); their state is one pointer in
    ss_cmdline. Functions return 0 or a sysexits.h status after printing why. */
