@@ -440,6 +440,12 @@ that compose-utf8-raw-header utf8_header "$eml"
 composed compose-utf8-parsed '{"utf8": true, "headers": {"Subject": "Gr\u00fc\u00dfe aus K\u00f6ln"},
  "addresses": {"From": [["J\u00f6rg M\u00fcller", "j\u00f6rg@example.org"]],
                "To": [["Zo\u00eb", "zo\u00eb@example.net"]]}}' "$eml"
+# ASCII addresses, raw UTF-8 only in the header fields: SMTPUTF8 all the same
+run "$R/empty" --url "smtp://127.0.0.1:$AIO_UTF8?tls=none" --utf8 --from "$JOERG <a@example.org>" \
+    --to bob@example.org --subject "$SUBJ" --text x --quiet
+expect compose-utf8-ascii-addresses 0
+that compose-utf8-ascii-smtputf8 eq "$(json_field "$(last_json "$R/aio-utf8/aiosmtpd")" 'j["smtputf8"]')" True
+that compose-utf8-ascii-raw-header utf8_header "$(last_eml "$R/aio-utf8/aiosmtpd")"
 run "$R/empty" --url "$PLAIN" --from "$JOERG_ADDR" --to bob@example.org --text x
 expect compose-utf8-local-part-needs-utf8 65 "a UTF-8 local part needs --utf8"
 run "$R/empty" --url "$PLAIN" --utf8 --from a@example.org --to bob@example.org --subject "$SUBJ" --text x
