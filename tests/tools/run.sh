@@ -144,6 +144,8 @@ run "$MSG" --help
 expect help 0
 that help-synopsis contains "$OUT" "usage: smtp-send [--url URL | --account NAME]"
 that help-sendmail contains "$OUT" "-t [-f ADDR] [-F NAME] [-i]"
+that help-compose contains "$OUT" "--from ADDR --to ADDR --subject TEXT --text TEXT|@FILE"
+that help-print contains "$OUT" "--print "
 run "$MSG" -h
 expect help-short 0
 run "$MSG" --version

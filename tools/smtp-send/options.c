@@ -101,13 +101,13 @@ static const char help_text[] =
 	"  --no-chunking          DATA instead of BDAT\n"
 	"Composing (instead of reading standard input):\n"
 	"  --subject TEXT         the Subject (RFC 2047-encoded when not ASCII)\n"
-	"  --text TEXT|@FILE|-    the text/plain part: TEXT, FILE's contents, or standard input\n"
+	"  --text TEXT|@FILE|-    the text/plain part: TEXT, FILE's contents or stdin (-)\n"
 	"  --html TEXT|@FILE|-    the text/html part (with --text: multipart/alternative)\n"
 	"  --attach FILE[;type=T][;name=N]  an attachment (repeat for more)\n"
 	"  --inline FILE;cid=ID[;type=T]    a part the HTML shows as cid:ID\n"
 	"  --header 'Name: value' another header field (repeat for more)\n"
 	"  --cc ADDR, --reply-to ADDR  header addresses; --bcc ADDR: envelope only\n"
-	"  --utf8                 raw UTF-8 in addresses and header fields (RFC 6531/6532)\n"
+	"  --utf8                 raw UTF-8 in addresses and header fields (RFC 6532)\n"
 	"  --dkim-domain D --dkim-selector S --dkim-key FILE  DKIM-sign (all three; also\n"
 	"                         a message read from standard input)\n"
 	"Output:\n"
@@ -165,8 +165,9 @@ static void print_help(void)
 	const char *p = ss_out_prog();
 	printf("usage: %s [--url URL | --account NAME] [--from ADDR] --to ADDR [--to ADDR ...]\n"
 	       "       %*s [options] < message.eml\n"
-	       "       %s -t [-f ADDR] [-F NAME] [-i] [ADDR ...] < message.eml\n\n",
-	       p, (int)strlen(p), "", p);
+	       "       %s -t [-f ADDR] [-F NAME] [-i] [ADDR ...] < message.eml\n"
+	       "       %s --from ADDR --to ADDR --subject TEXT --text TEXT|@FILE [options]\n\n",
+	       p, (int)strlen(p), "", p, p);
 	fputs(help_text, stdout);
 }
 
