@@ -1,11 +1,13 @@
 #!/bin/sh
 # tests/tools/run.sh: smtp-send (and its sendmail personality) against real servers.
-# Starts aiosmtpd (plain; STARTTLS+AUTH; STARTTLS without AUTH; an unknown CA) and
+# Starts aiosmtpd (plain; STARTTLS+AUTH; STARTTLS without AUTH; an unknown CA; SMTPUTF8) and
 # Postfix's smtp-sink (5xx greeting, 5xx EHLO/HELO, 4xx MAIL, 5xx RCPT, a drop after
 # DATA, a stalled greeting, no 8BITMIME, ESC in a reply) on loopback, stops them by PID (also when a
 # case fails), runs every case and prints "tools: N passed, N failed". Each case
 # checks the exit status of doc/smtp-send.1's table and what the server stored (or that
-# nothing was stored). No case is skipped: a server that does not start fails the run.
+# nothing was stored); composed messages are parsed back by Python's email package and
+# their DKIM signatures verified by dkimpy (tests/integration/compose_check.py), with
+# keys made here. No case is skipped: a server that does not start fails the run.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -19,7 +21,7 @@ PY=/usr/bin/python3
 R=$(mktemp -d /tmp/smtptools.XXXXXX)
 chmod 755 "$R"
 SINKS="sink-greet sink-ehlo sink-defer sink-reject sink-drop sink-stall sink-no8bit sink-escape"
-AIOS="aio aio-tls aio-noauth aio-unknownca"
+AIOS="aio aio-tls aio-noauth aio-unknownca aio-utf8"
 stop_all() {
     for s in $AIOS; do
         [ -f "$R/$s/aiosmtpd.pid" ] && sh "$servers/aiosmtpd.sh" stop "$R/$s"
@@ -53,6 +55,7 @@ AIO_TLS=$(start_aio aio-tls --tls-cert "$C/good.pem" --tls-key "$C/good.key" \
 AIO_NOAUTH=$(start_aio aio-noauth --tls-cert "$C/good.pem" --tls-key "$C/good.key") || exit 1
 AIO_BADCA=$(start_aio aio-unknownca --tls-cert "$C/unknownca.pem" \
     --tls-key "$C/unknownca.key") || exit 1
+AIO_UTF8=$(start_aio aio-utf8 --smtputf8) || exit 1
 SINK_GREET=$(start_sink sink-greet -f CONNECT -B "554 5.3.2 No service for you") || exit 1
 SINK_EHLO=$(start_sink sink-ehlo -f EHLO,HELO -B "550 5.7.1 Client host rejected") || exit 1
 SINK_DEFER=$(start_sink sink-defer -r MAIL -b "451 4.7.1 Greylisted, try later") || exit 1
@@ -127,6 +130,7 @@ lacks() { ! grep -qiF -- "$2" "$1"; }
 empty() { [ ! -s "$1" ]; }
 eq() { [ "$1" = "$2" ]; }
 
+printf '%s\n' "$PASSWORD" >"$R/password"
 MSG="$R/msg.eml"
 printf 'From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: test\n\nHello.\n' >"$MSG"
 : >"$R/empty"
@@ -140,6 +144,8 @@ run "$MSG" --help
 expect help 0
 that help-synopsis contains "$OUT" "usage: smtp-send [--url URL | --account NAME]"
 that help-sendmail contains "$OUT" "-t [-f ADDR] [-F NAME] [-i]"
+that help-compose contains "$OUT" "--from ADDR --to ADDR --subject TEXT --text TEXT|@FILE"
+that help-print contains "$OUT" "--print "
 run "$MSG" -h
 expect help-short 0
 run "$MSG" --version
@@ -267,8 +273,263 @@ printf 'From: a@example.org\nTo: undisclosed-recipients:;\n\nx\n' >"$R/t-none.em
 run "$R/t-none.eml" --url "$PLAIN" -t
 expect t-no-recipients 65 "-t: no recipient in To, Cc or Bcc"
 
+# ---- composing: --subject, --text, --html, --attach, --inline, --header, --cc, --bcc,
+# ---- --reply-to, --utf8, --dkim-*, --print (aiosmtpd; Python's email package and
+# ---- dkimpy judge what the server stored, tests/integration/compose_check.py) ----
+CHECK_PY="$top/tests/integration/compose_check.py"
+K="$R/compose"
+mkdir -p "$K"
+"$PY" -c 'import os,sys; open(sys.argv[1],"wb").write(os.urandom(3000) + b"\0\r\n.\r\n")' "$K/data.bin"
+printf '\211PNG\r\n\032\n fake image' >"$K/logo.png"
+printf 'Hello Bob,\n\nthe report is attached. Gr\303\274\303\237e!\n' >"$K/body.txt"
+printf '<p>Hello <b>Bob</b> <img src="cid:logo.1"></p>\n' >"$K/page.html"
+printf 'line one\nbad \000 octet\n' >"$K/nul.txt"
+printf 'not \377 UTF-8\n' >"$K/latin1.txt"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/rsa.pem" 2>/dev/null ||
+    die "no RSA key"
+openssl genpkey -algorithm ED25519 -out "$K/ed.pem" 2>/dev/null || die "no Ed25519 key"
+SUBJ=$(printf 'Gr\303\274\303\237e aus K\303\266ln')  # "Gruesse aus Koeln", with umlauts
+JOERG=$(printf 'J\303\266rg M\303\274ller')
+MAERZ=$(printf 'Daten M\303\244rz.bin')
+# composed CASE EXPECT-JSON FILE [--sink]: compose_check.py finds what EXPECT-JSON says
+composed() {
+    name=$1
+    printf '%s\n' "$2" >"$K/$name.json"
+    if "$PY" "$CHECK_PY" "$K/$name.json" "$3" >"$K/$name.out" 2>&1; then
+        pass
+    else
+        failed=$((failed + 1))
+        echo "FAILED: $name: compose_check.py:"
+        sed 's/^/    /' "$K/$name.out" | head -n 12
+    fi
+}
+# the header section is ASCII and non-ASCII text went into RFC 2047 encoded words
+ascii_header() {
+    "$PY" -c 'import sys; h=open(sys.argv[1],"rb").read().split(b"\r\n\r\n")[0]
+sys.exit(0 if max(h) < 128 and b"=?utf-8?" in h.lower() else 1)' "$1"
+}
+# the header section holds raw UTF-8 (RFC 6532) and no encoded word
+utf8_header() {
+    "$PY" -c 'import sys; h=open(sys.argv[1],"rb").read().split(b"\r\n\r\n")[0]
+sys.exit(0 if max(h) >= 128 and b"=?" not in h and h.decode("utf-8") else 1)' "$1"
+}
+full() { # the composing options of one complete message
+    "$T" --from "$JOERG <jorg@example.org>" --to "Bob Example <bob@example.org>" \
+        --to dave@example.org --cc '"Doe, Carol" <carol@example.org>' \
+        --bcc hidden@example.org --reply-to 'Replies <replies@example.org>' \
+        --subject "$SUBJ" --text "@$K/body.txt" --html "@$K/page.html" \
+        --attach "$K/data.bin;type=application/octet-stream;name=$MAERZ" \
+        --inline "$K/logo.png;cid=logo.1" --header 'X-Campaign: spring 2026' "$@" \
+        <"$R/empty" >"$OUT" 2>"$ERR"
+}
+FULL_EXPECT=$(cat <<EOF
+{"structure": "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/octet-stream)",
+ "headers": {"Subject": "Gr\u00fc\u00dfe aus K\u00f6ln", "X-Campaign": "spring 2026"},
+ "absent": ["Bcc"],
+ "addresses": {"From": [["J\u00f6rg M\u00fcller", "jorg@example.org"]],
+               "To": [["Bob Example", "bob@example.org"], ["", "dave@example.org"]],
+               "Cc": [["Doe, Carol", "carol@example.org"]],
+               "Reply-To": [["Replies", "replies@example.org"]]},
+ "text": "Hello Bob,\n\nthe report is attached. Gr\u00fc\u00dfe!\n",
+ "html": "<p>Hello <b>Bob</b> <img src=\"cid:logo.1\"></p>\n",
+ "parts": [{"path": "1", "filename": "Daten M\u00e4rz.bin", "content_type": "application/octet-stream",
+            "disposition": "attachment", "file": "$K/data.bin"},
+           {"path": "0.1.1", "cid": "<logo.1>", "content_type": "image/png", "file": "$K/logo.png"}]}
+EOF
+)
+stored=$(count "$STORE")
+status=0
+full --url "$PLAIN" --quiet || status=$?
+expect compose-sent 0
+that compose-stored eq "$(count "$STORE")" $((stored + 1))
+eml=$(last_eml "$STORE")
+json=$(last_json "$STORE")
+composed compose-parsed "$FULL_EXPECT" "$eml"
+that compose-envelope-bcc eq "$(json_field "$json" '" ".join(sorted(j["rcpt_tos"]))')" \
+    "bob@example.org carol@example.org dave@example.org hidden@example.org"
+that compose-envelope-from eq "$(json_field "$json" 'j["mail_from"]')" jorg@example.org
+that compose-bcc-not-in-message lacks "$eml" "hidden@example.org"
+that compose-encoded-words ascii_header "$eml"
+that compose-date grep -q '^Date: [A-Z][a-z][a-z], [0-9]' "$eml"
+that compose-message-id grep -q '^Message-ID: <[^@ ]*@example\.org>' "$eml"
+
+# --print: the same message on standard output; no server, nothing sent
+stored=$(count "$STORE")
+status=0
+full --print || status=$?
+expect compose-print 0
+composed compose-print-parsed "$FULL_EXPECT" "$OUT"
+that compose-print-sent-nothing eq "$(count "$STORE")" "$stored"
+that compose-print-no-bcc lacks "$OUT" "hidden@example.org"
+
+# the text from standard input; Bcc alone; a recipient named twice goes once
+printf 'typed on standard input\n' >"$K/stdin.txt"
+run "$K/stdin.txt" --url "$PLAIN" --from a@example.org --bcc only@example.org \
+    --subject stdin --text - --quiet
+expect compose-text-stdin 0
+eml=$(last_eml "$STORE")
+composed compose-stdin-parsed '{"structure": "text/plain", "text": "typed on standard input\n",
+ "absent": ["To", "Cc", "Bcc"]}' "$eml"
+that compose-bcc-only eq "$(json_field "$(last_json "$STORE")" '",".join(j["rcpt_tos"])')" \
+    only@example.org
+run "$R/empty" --url "$PLAIN" --from a@example.org --to bob@example.org \
+    --cc 'Bob again <bob@example.org>' --subject twice --text x --quiet
+expect compose-duplicate 0
+that compose-rcpt-once eq "$(json_field "$(last_json "$STORE")" '",".join(j["rcpt_tos"])')" \
+    bob@example.org
+
+# one recipient refused: sent to the other, exit 1
+run "$R/empty" --url "$PLAIN" --from a@example.org --to bob@example.org \
+    --to unknown@example.org --subject partial --text x --json
+expect compose-partial 1
+that compose-partial-json eq "$(json_field "$OUT" 'j["outcome"]' 2>&1)" sent_partial
+
+# DKIM: rsa-sha256 and ed25519-sha256 (RFC 8463), verified by dkimpy
+dkim_expect() { # SELECTOR KEY
+    printf '{"headers": {"Subject": "signed"}, "dkim": [{"domain": "example.org", "selector": "%s", "key": "%s"}]}' "$1" "$2"
+}
+for kind in rsa ed; do
+    run "$R/empty" --url "$PLAIN" --from 'Signer <signer@example.org>' --to bob@example.org \
+        --subject signed --text 'signed text' --attach "$K/data.bin" \
+        --dkim-domain example.org --dkim-selector "sel-$kind" --dkim-key "$K/$kind.pem" --quiet
+    expect "compose-dkim-$kind" 0
+    composed "compose-dkim-$kind-verified" "$(dkim_expect "sel-$kind" "$K/$kind.pem")" \
+        "$(last_eml "$STORE")"
+done
+# a raw message on standard input, signed after Date and Message-ID were added
+printf 'From: Signer <signer@example.org>\nTo: bob@example.org\nBcc: secret@example.org\nSubject: signed\n\nraw body\n' >"$K/raw.eml"
+run "$K/raw.eml" --url "$PLAIN" --to bob@example.org \
+    --dkim-domain example.org --dkim-selector sel-raw --dkim-key "$K/rsa.pem" --quiet
+expect raw-dkim 0
+eml=$(last_eml "$STORE")
+composed raw-dkim-verified "$(dkim_expect sel-raw "$K/rsa.pem")" "$eml"
+that raw-dkim-bcc-removed lacks "$eml" "secret@example.org"
+that raw-dkim-one-signature eq "$(grep -c '^DKIM-Signature:' "$eml")" 1
+# "Name <addr>" on the command line of a raw message: the address for the
+# envelope, the name for the From field added to a message without one
+printf 'Subject: no From\n\nbody\n' >"$K/nofrom.eml"
+run "$K/nofrom.eml" --url "$PLAIN" --from '"Example, Ann" <ann@example.org>' \
+    --to 'Bob Example <bob@example.org>' --quiet
+expect raw-name-addr 0
+that raw-name-addr-envelope eq "$(json_field "$(last_json "$STORE")" 'j["mail_from"]+" "+",".join(j["rcpt_tos"])')" \
+    "ann@example.org bob@example.org"
+that raw-name-addr-from contains "$(last_eml "$STORE")" 'From: "Example, Ann" <ann@example.org>'
+run "$MSG" --print --to bob@example.org
+expect raw-print 0
+that raw-print-body contains "$OUT" "Hello."
+that raw-print-date contains "$OUT" "Date: "
+
+# over STARTTLS with AUTH
+run "$R/empty" --url "$TLSURL" --ca-file "$C/ca.pem" --user "$USER_NAME" \
+    --password-file "$R/password" --from "$USER_NAME" --to bob@example.org \
+    --subject 'over TLS' --text 'sent over STARTTLS' --quiet
+expect compose-tls-auth 0
+json=$(last_json "$TLS_STORE")
+that compose-tls-auth-user eq "$(json_field "$json" 'j["auth_user"]')" "$USER_NAME"
+that compose-tls eq "$(json_field "$json" 'j["tls"]')" True
+composed compose-tls-parsed '{"headers": {"Subject": "over TLS"}, "text": "sent over STARTTLS\n"}' \
+    "$(last_eml "$TLS_STORE")"
+
+# --utf8: RFC 6532 header fields and RFC 6531 addresses, to a server with SMTPUTF8
+JOERG_ADDR=$(printf 'j\303\266rg@example.org')
+ZOE=$(printf 'Zo\303\253 <zo\303\253@example.net>')
+run "$R/empty" --url "smtp://127.0.0.1:$AIO_UTF8?tls=none" --utf8 --from "$JOERG <$JOERG_ADDR>" \
+    --to "$ZOE" --subject "$SUBJ" --text "$SUBJ" --quiet
+expect compose-utf8 0
+eml=$(last_eml "$R/aio-utf8/aiosmtpd")
+that compose-utf8-smtputf8 eq "$(json_field "$(last_json "$R/aio-utf8/aiosmtpd")" 'j["smtputf8"]')" True
+that compose-utf8-raw-header utf8_header "$eml"
+composed compose-utf8-parsed '{"utf8": true, "headers": {"Subject": "Gr\u00fc\u00dfe aus K\u00f6ln"},
+ "addresses": {"From": [["J\u00f6rg M\u00fcller", "j\u00f6rg@example.org"]],
+               "To": [["Zo\u00eb", "zo\u00eb@example.net"]]}}' "$eml"
+# ASCII addresses, raw UTF-8 only in the header fields: SMTPUTF8 all the same
+run "$R/empty" --url "smtp://127.0.0.1:$AIO_UTF8?tls=none" --utf8 --from "$JOERG <a@example.org>" \
+    --to bob@example.org --subject "$SUBJ" --text x --quiet
+expect compose-utf8-ascii-addresses 0
+that compose-utf8-ascii-smtputf8 eq "$(json_field "$(last_json "$R/aio-utf8/aiosmtpd")" 'j["smtputf8"]')" True
+that compose-utf8-ascii-raw-header utf8_header "$(last_eml "$R/aio-utf8/aiosmtpd")"
+run "$R/empty" --url "$PLAIN" --from "$JOERG_ADDR" --to bob@example.org --text x
+expect compose-utf8-local-part-needs-utf8 65 "a UTF-8 local part needs --utf8"
+run "$R/empty" --url "$PLAIN" --utf8 --from a@example.org --to bob@example.org --subject "$SUBJ" --text x
+expect compose-utf8-server-without-smtputf8 69 "SMTP_EUTF8"
+
+# files: unreadable 66, no UTF-8 text 65, not a key 64
+compose_run() { run "$R/empty" --url "$PLAIN" --from a@example.org --to bob@example.org "$@"; }
+stored=$(count "$STORE")
+compose_run --text "@$K/none.txt"
+expect compose-text-missing 66 "--text @$K/none.txt: No such file or directory"
+compose_run --text x --attach "$K/none.bin"
+expect compose-attach-missing 66 "--attach $K/none.bin: No such file or directory"
+compose_run --text x --attach "$K"
+expect compose-attach-directory 66 "not a regular file"
+compose_run --html x --inline "$K/none.png;cid=a"
+expect compose-inline-missing 66 "--inline $K/none.png"
+compose_run --text x --dkim-domain example.org --dkim-selector s --dkim-key "$K/none.pem"
+expect compose-dkim-key-missing 66 "--dkim-key $K/none.pem"
+compose_run --text x --dkim-domain example.org --dkim-selector s --dkim-key "$K/body.txt"
+expect compose-dkim-not-a-key 64 "not a private key"
+compose_run --text "@$K/nul.txt"
+expect compose-text-nul 65 "line 2 holds a NUL octet"
+compose_run --html "@$K/latin1.txt"
+expect compose-html-not-utf8 65 "line 1 is not UTF-8 text"
+compose_run --text x --attach "$K/data.bin;type=multipart/mixed"
+expect compose-attach-bad-type 64 "type= must be a media type"
+compose_run --text x --header 'Subject: again'
+expect compose-header-owned 64 "a field the composer writes itself"
+run "$R/empty" --url "$PLAIN" --to bob@example.org --subject x
+expect compose-no-from 64 "--from: missing"
+run "$R/empty" --url "$PLAIN" --from a@example.org --subject x
+expect compose-no-rcpt 64 "--to: missing: give --to, --cc or --bcc"
+that compose-refusals-sent-nothing eq "$(count "$STORE")" "$stored"
+
+# what the composing options exclude or need together (64)
+compose_run -t --subject x
+expect compose-with-t 64 "-t: reads the message and its recipients from standard input"
+compose_run --text x --dkim-domain example.org --dkim-key "$K/rsa.pem"
+expect compose-dkim-incomplete 64 "needs --dkim-selector"
+compose_run --text x --notify success
+expect compose-notify 64 "--notify: not available for a composed message"
+compose_run --text - --html -
+expect compose-stdin-twice 64 "--html: '-': standard input is already --text's"
+compose_run --text x --inline "$K/logo.png;cid=a"
+expect compose-inline-without-html 64 "--inline: needs --html"
+compose_run --utf8
+expect utf8-alone 64 "--utf8: only for a composed message"
+
+# injection: a line break in any new option is refused, never a header line
+LB=$(printf '\r\nBcc: victim@example.org')
+inject() { # CASE STATUS TEXT ARGS...
+    name=$1
+    st=$2
+    text=$3
+    shift 3
+    compose_run "$@"
+    expect "inject-$name" "$st" "$text"
+}
+inject subject 64 "--subject: holds a line break" --subject "x$LB" --text x
+inject subject-lf 64 "--subject: holds a line break" --subject "$(printf 'x\nBcc: v@example.org')" --text x
+inject header-value 64 "--header: holds a line break" --header "X-A: 1$LB" --text x
+inject header-name 64 "the field name holds a space, a control character" --header "X-A$LB: 1" --text x
+inject cc 65 "--cc 'c@example.org" --cc "c@example.org$LB" --text x
+inject bcc 65 "--bcc 'b@example.org" --bcc "b@example.org$LB" --text x
+inject reply-to 65 "--reply-to 'r@example.org" --reply-to "r@example.org$LB" --text x
+inject to-name 65 "recipient 'Bob" --to "Bob$LB <bob@example.org>" --text x
+inject attach-name 64 "--attach ...;name=: holds a line break" --attach "$K/data.bin;name=a$LB" --text x
+inject attach-type 64 "--attach ...;type=: holds a line break" --attach "$K/data.bin;type=text/plain$LB" --text x
+inject inline-cid 64 "--inline ...;cid=: holds a line break" --inline "$K/logo.png;cid=a$LB" --html x
+inject dkim-domain 64 "--dkim-domain: holds a line break" --text x \
+    --dkim-domain "example.org$LB" --dkim-selector s --dkim-key "$K/rsa.pem"
+inject dkim-selector 64 "--dkim-selector: holds a line break" --text x \
+    --dkim-domain example.org --dkim-selector "s$LB" --dkim-key "$K/rsa.pem"
+inject full-name 64 "-F: holds a line break" -F "Eve$LB" --text x
+run "$R/empty" --url "$PLAIN" --from "Eve <eve@example.org>$LB" --to bob@example.org --text x
+expect inject-from 65 "--from 'Eve <eve@example.org>"
+run "$R/empty" --url "$PLAIN" --from a@example.org --to bob@example.org --text x \
+    --subject "$(printf 'x\033[31mred')"
+expect inject-escape-shown-escaped 64 "--subject: holds a line break or another control character"
+that inject-sent-nothing eq "$(count "$STORE")" "$stored"
+
 # ---- TLS and AUTH (aiosmtpd with STARTTLS and AUTH over TLS) ----
-printf '%s\n' "$PASSWORD" >"$R/password"
 tls() { run "$MSG" --url "$TLSURL" --ca-file "$C/ca.pem" --to bob@example.org "$@"; }
 tls --user "$USER_NAME" --password-file "$R/password" --quiet
 expect auth-password-file 0
@@ -422,6 +683,12 @@ that git-one-date eq "$(grep -c '^Date:' "$eml")" 1
 that git-message-id-kept contains "$eml" "Message-ID: <20260202090000.1-dev@example.org>"
 run_as sendmail "$MSG" -oem -oi -odi -bm -- bob@example.org
 expect sendmail-mutt 0
+run_as sendmail "$R/empty" -i -F 'Cron Daemon' --subject 'composed by sendmail' \
+    --text 'nightly: ok' ops@example.org
+expect sendmail-compose 0
+composed sendmail-compose-parsed '{"headers": {"Subject": "composed by sendmail"},
+ "addresses": {"From": [["Cron Daemon", "cron@example.org"]], "To": [["", "ops@example.org"]]},
+ "text": "nightly: ok\n"}' "$(last_eml "$STORE")"
 printf 'Subject: dot\n\nbefore\n.\nafter the dot\n' >"$R/dot.eml"
 run_as sendmail "$R/dot.eml" bob@example.org
 expect sendmail-dot-ends 0
@@ -444,6 +711,8 @@ run_as sendmail "$MSG" -F "$(printf 'Eve\nBcc: victim@example.org')" bob@example
 expect sendmail-F-injection 64 "-F: holds a line break"
 run_as sendmail "$R/empty" bob@example.org
 expect sendmail-empty 65 "is empty"
+run_as sendmail "$MSG" -t -i --subject x
+expect sendmail-t-compose 64 "sendmail: -t: reads the message and its recipients from standard input"
 that sendmail-refusals-nothing-sent eq "$(count "$STORE")" "$stored"
 run_as sendmail "$MSG" unknown@example.org
 expect sendmail-bounce 69 "outcome: bounced"

@@ -1,6 +1,7 @@
 /* smtp-send's parsers, without a server: address lists, the header block (Bcc
    removed, Date/Message-ID/From added), input checks, URL explanations, the
-   configuration file and its permission check, settings, the command line. The
+   configuration file and its permission check, settings, the command line and its
+   composing options (split, checked, what they exclude), "Name <addr>". The
    program itself is tested against real servers by tests/tools/run.sh. */
 #include <fcntl.h>
 #include <getopt.h>
@@ -137,7 +138,7 @@ static void test_prepare(void)
 	content(&ct, "From: a@example.org\r\nBcc: x@example.org,\r\n\ty@example.org\r\n"
 		     "To: b@example.org\r\n\r\nBcc: in the body stays\r\n");
 	CHECK_INT(ss_headers_scan(&ct, 1), 0);
-	CHECK_INT(ss_headers_prepare(&ct, &c, "a@example.org"), 0);
+	CHECK_INT(ss_headers_prepare(&ct, c.full_name, "a@example.org"), 0);
 	CHECK(!has(&ct, "y@example.org"));
 	CHECK(!has(&ct, "Bcc: x"));
 	CHECK(has(&ct, "\r\nBcc: in the body stays\r\n"));
@@ -152,7 +153,7 @@ static void test_prepare(void)
 			       "Message-ID: <x@example.org>\n\nbody\n";
 	content(&ct, complete);
 	CHECK_INT(ss_headers_scan(&ct, 0), 0);
-	CHECK_INT(ss_headers_prepare(&ct, &c, "a@example.org"), 0);
+	CHECK_INT(ss_headers_prepare(&ct, c.full_name, "a@example.org"), 0);
 	CHECK_MEM(ct.data, ct.len, complete, strlen(complete));
 	ss_content_free(&ct);
 
@@ -160,7 +161,7 @@ static void test_prepare(void)
 	c.full_name = "Cron \"Daemon\"";
 	content(&ct, "hello\n");
 	CHECK_INT(ss_headers_scan(&ct, 0), 0);
-	CHECK_INT(ss_headers_prepare(&ct, &c, "cron@host.example"), 0);
+	CHECK_INT(ss_headers_prepare(&ct, c.full_name, "cron@host.example"), 0);
 	CHECK(has(&ct, "From: \"Cron \\\"Daemon\\\"\" <cron@host.example>\n\nhello\n"));
 	CHECK(has(&ct, "@host.example>\n"));
 	ss_content_free(&ct);
@@ -169,7 +170,7 @@ static void test_prepare(void)
 	c.full_name = "J\xc3\xbcrgen";
 	content(&ct, "Subject: x\n\nhi\n");
 	CHECK_INT(ss_headers_scan(&ct, 0), 0);
-	CHECK_INT(ss_headers_prepare(&ct, &c, "j@example.org"), 0);
+	CHECK_INT(ss_headers_prepare(&ct, c.full_name, "j@example.org"), 0);
 	CHECK(has(&ct, "From: =?UTF-8?B?SsO8cmdlbg==?= <j@example.org>\n"));
 	ss_content_free(&ct);
 
@@ -177,14 +178,14 @@ static void test_prepare(void)
 	c.full_name = NULL;
 	content(&ct, "From: Someone <s@mail.example.net>\n\nhi\n");
 	CHECK_INT(ss_headers_scan(&ct, 0), 0);
-	CHECK_INT(ss_headers_prepare(&ct, &c, "other@example.org"), 0);
+	CHECK_INT(ss_headers_prepare(&ct, c.full_name, "other@example.org"), 0);
 	CHECK(has(&ct, "@mail.example.net>\n"));
 	ss_content_free(&ct);
 
 	/* a header block that ends without an empty line gets one */
 	content(&ct, "Subject: x\nnot a header line\n");
 	CHECK_INT(ss_headers_scan(&ct, 0), 0);
-	CHECK_INT(ss_headers_prepare(&ct, &c, "a@example.org"), 0);
+	CHECK_INT(ss_headers_prepare(&ct, c.full_name, "a@example.org"), 0);
 	CHECK(has(&ct, "<a@example.org>\n\nnot a header line\n"));
 	ss_content_free(&ct);
 }
@@ -214,7 +215,7 @@ static void test_input(void)
 		FILE *f = fmemopen((void *)text, strlen(text), "r");
 		char *data = NULL;
 		size_t len = 0;
-		CHECK_INT(ss_input_read(f, dot, &data, &len), 0);
+		CHECK_INT(ss_input_read(f, "the test text", dot, &data, &len), 0);
 		CHECK_MEM(data, len, text, dot ? 2 : strlen(text));
 		free(data);
 		fclose(f);
@@ -416,7 +417,8 @@ static void test_settings(void)
 	CHECK_INT(merge(&c, &empty, &st), EX_USAGE); /* no --url and no account */
 }
 
-static int parse(enum ss_persona persona, const char *const *args)
+/* Parses args into *c (free it with ss_options_free), messages kept quiet. */
+static int parse_into(enum ss_persona persona, const char *const *args, struct ss_cmdline *c)
 {
 	char *argv[32];
 	int argc = 0;
@@ -426,11 +428,18 @@ static int parse(enum ss_persona persona, const char *const *args)
 		argc++;
 	}
 	argv[argc] = NULL;
-	struct ss_cmdline c = {.persona = persona};
+	*c = (struct ss_cmdline){.persona = persona};
 	optind = 0;
 	quiet(1);
-	int rc = ss_options_parse(argc, argv, &c);
+	int rc = ss_options_parse(argc, argv, c);
 	quiet(0);
+	return rc;
+}
+
+static int parse(enum ss_persona persona, const char *const *args)
+{
+	struct ss_cmdline c;
+	int rc = parse_into(persona, args, &c);
 	ss_options_free(&c);
 	return rc;
 }
@@ -467,6 +476,135 @@ static void test_options(void)
 	CHECK_INT(parse(SS_SENDMAIL, ARGS("-X", "log")), EX_USAGE);
 }
 
+/* The composing options: values split and checked, what they exclude together. */
+static void test_compose_options(void)
+{
+	struct ss_cmdline c;
+	CHECK_INT(parse_into(SS_SMTP_SEND, ARGS("--to", "a@x.example", "--subject", "Hi\tthere",
+				"--attach", "dir;v2/f.pdf;type=application/pdf;name=a;b.pdf",
+				"--attach", "plain.bin", "--html", "@page.html",
+				"--inline", "logo.png;cid=logo.1;type=image/png",
+				"--header", "X-A: 1", "--cc", "C <c@x.example>", "--bcc", "b@x.example",
+				"--print"), &c), 0);
+	CHECK(ss_composing(&c));
+	CHECK_INT(c.print, 1);
+	CHECK_INT(ss_compose_rcpts(&c), 3);
+	CHECK(c.compose && c.compose->nattach == 2 && c.compose->ninline == 1);
+	if (c.compose && c.compose->nattach == 2 && c.compose->ninline == 1) {
+		const struct ss_part *a = c.compose->attach, *i = c.compose->inlines;
+		CHECK_STR(a[0].path, "dir;v2/f.pdf"); /* a ';' of the file name stays */
+		CHECK_STR(a[0].type, "application/pdf");
+		CHECK_STR(a[0].name, "a;b.pdf");
+		CHECK_STR(a[1].path, "plain.bin");
+		CHECK(a[1].type == NULL && a[1].name == NULL);
+		CHECK_STR(i[0].path, "logo.png");
+		CHECK_STR(i[0].cid, "logo.1");
+		CHECK_STR(i[0].type, "image/png");
+		CHECK_STR(c.compose->subject, "Hi\tthere");
+		CHECK_INT(c.compose->nheader, 1);
+	}
+	ss_options_free(&c);
+
+	/* --dkim-* alone sign a message read from standard input: nothing composed */
+	CHECK_INT(parse_into(SS_SMTP_SEND, ARGS("--dkim-domain", "example.org", "--dkim-selector",
+				"s1", "--dkim-key", "k.pem"), &c), 0);
+	CHECK(c.compose && !ss_composing(&c));
+	ss_options_free(&c);
+
+	const char *const *const usage[] = {
+		/* a line break in what goes into a header: refused, never a new field */
+		ARGS("--subject", "Hi\r\nBcc: victim@x.example"),
+		ARGS("--subject", "Hi\nthere"),
+		ARGS("--subject", "bad \xff utf-8"),
+		ARGS("--subject", "a", "--subject", "b"),
+		ARGS("--header", "X-A: 1\r\nBcc: victim@x.example"),
+		ARGS("--header", "X-A 1"),
+		ARGS("--header", ": 1"),
+		ARGS("--header", "X A: 1"),
+		ARGS("--header", "X-\xc3\x84: 1"),
+		ARGS("--header", "X-A\r\nBcc: v@x.example: 1"),
+		ARGS("--attach", "f;name=a\r\nX-Evil: 1"),
+		ARGS("--attach", "f;type=text/plain\nX: y"),
+		ARGS("--attach", ";type=text/plain"),
+		ARGS("--attach", "f;type=a/b;type=c/d"),
+		ARGS("--attach", "f;cid=x"),
+		ARGS("--html", "x", "--inline", "f"),
+		ARGS("--html", "x", "--inline", "f;cid=a\nb"),
+		ARGS("--html", "x", "--inline", "f;cid=a;name=b"),
+		ARGS("--inline", "f;cid=a"),
+		ARGS("--text", "@"),
+		ARGS("--text", "-", "--html", "-"),
+		ARGS("--text", "a", "--text", "b"),
+		ARGS("--dkim-domain", "example.org"),
+		ARGS("--dkim-domain", "example.org", "--dkim-key", "k.pem"),
+		ARGS("--dkim-domain", "example.org\r\nX: y", "--dkim-selector", "s", "--dkim-key", "k"),
+		ARGS("--dkim-domain", "d", "--dkim-selector", "s\n", "--dkim-key", "k"),
+		ARGS("--utf8"),
+		ARGS("-t", "--subject", "x"),
+		ARGS("--notify", "success", "--text", "x"),
+		ARGS("-F", "Eve\nBcc: victim@x.example", "--text", "x"),
+	};
+	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
+		int rc = parse(SS_SMTP_SEND, usage[i]);
+		if (rc != EX_USAGE)
+			fprintf(stderr, "usage case %zu (%s %s): %d\n", i, usage[i][0], usage[i][1], rc);
+		CHECK_INT(rc, EX_USAGE);
+	}
+	/* sendmail -t reads the message; composing options with it are refused too */
+	CHECK_INT(parse(SS_SENDMAIL, ARGS("-t", "-i", "--text", "x")), EX_USAGE);
+	CHECK_INT(parse(SS_SENDMAIL, ARGS("-i", "--text", "x", "a@x.example")), 0);
+	CHECK_INT(parse(SS_SMTP_SEND, ARGS("--utf8", "--subject", "Gr\xc3\xbc\xc3\x9f" "e")), 0);
+	CHECK_INT(parse(SS_SMTP_SEND, ARGS("--header", "X-Tab:\tv\tw", "--text", "-")), 0);
+	char long_subject[16386];
+	memset(long_subject, 'x', sizeof long_subject - 1);
+	long_subject[sizeof long_subject - 1] = '\0';
+	CHECK_INT(parse(SS_SMTP_SEND, ARGS("--subject", long_subject)), EX_USAGE);
+	long_subject[16384] = '\0';
+	CHECK_INT(parse(SS_SMTP_SEND, ARGS("--subject", long_subject)), 0);
+}
+
+/* One mailbox of the command line: address and display name. */
+static void test_mailbox_split(void)
+{
+	static const struct {
+		const char *text, *addr, *name;
+	} cases[] = {
+		{"a@x.example", "a@x.example", ""},
+		{"<a@x.example>", "a@x.example", ""},
+		{"Ann Example <a@x.example>", "a@x.example", "Ann Example"},
+		{"\"Doe, Jane\" <j@x.example>", "j@x.example", "Doe, Jane"},
+		{"J\xc3\xb6rg <j@x.example>", "j@x.example", "J\xc3\xb6rg"},
+		{"<>", "", ""},
+	};
+	char addr[SMTP_ADDR_MAX + 1], name[SMTP_NAME_MAX + 1];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK_INT(ss_mailbox_split("--to", cases[i].text, addr, name), 0);
+		CHECK_STR(addr, cases[i].addr);
+		CHECK_STR(name, cases[i].name);
+	}
+	static const char *const bad[] = {
+		"not an address", "Eve <e@x.example>\r\nBcc: v@x.example",
+		"Eve\r\nBcc: v@x.example <e@x.example>", "<a@x.example", "a@x.example\n",
+	};
+	quiet(1);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		CHECK_INT(ss_mailbox_split("--to", bad[i], addr, name), EX_DATAERR);
+	quiet(0);
+}
+
+static void test_check_text(void)
+{
+	quiet(1);
+	CHECK_INT(ss_check_text("--subject", "caf\xc3\xa9", 5, 0), 0);
+	CHECK_INT(ss_check_text("--subject", "caf\xc3\xa9!", 5, 0), EX_USAGE); /* 6 octets */
+	CHECK_INT(ss_check_text("--subject", "a\tb", 10, 0), EX_USAGE);
+	CHECK_INT(ss_check_text("--subject", "a\tb", 10, 1), 0);
+	CHECK_INT(ss_check_text("--subject", "a\x7f", 10, 1), EX_USAGE);
+	CHECK_INT(ss_check_text("--subject", "\xc3", 10, 1), EX_USAGE);       /* cut short */
+	CHECK_INT(ss_check_text("--subject", "\xed\xa0\x80", 10, 1), EX_USAGE); /* a surrogate */
+	quiet(0);
+}
+
 int main(void)
 {
 	RUN(test_addrlist);
@@ -477,5 +615,8 @@ int main(void)
 	RUN(test_config);
 	RUN(test_settings);
 	RUN(test_options);
+	RUN(test_compose_options);
+	RUN(test_mailbox_split);
+	RUN(test_check_text);
 	return CHECK_DONE("test_smtp_send");
 }

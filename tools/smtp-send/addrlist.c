@@ -3,7 +3,8 @@
    (j@example.org (John)), groups (Friends: a@x, b@y; and the empty
    "undisclosed-recipients:;"), quoted local parts and domain literals, and the
    obsolete route (<@relay:j@example.org>, RFC 5322 4.4). The value has been
-   unfolded. What is left is checked as a mailbox by the library. */
+   unfolded. What is left is checked as a mailbox by the library. A mailbox of the
+   command line (--from, --to) is one name-addr or addr-spec: the library splits it. */
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -148,4 +149,17 @@ void ss_addrlist_free(char **list, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+}
+
+int ss_mailbox_split(const char *origin, const char *text, char *addr, char *name)
+{
+	name[0] = '\0';
+	if (strcmp(text, "<>") == 0) {
+		addr[0] = '\0';
+		return 0;
+	}
+	if (smtp_mailbox_parse(text, addr, SMTP_ADDR_MAX + 1, name, SMTP_NAME_MAX + 1) == 0)
+		return 0;
+	return ss_fail(EX_DATAERR, "%s '%s': not a valid address (local@domain, or "
+		       "Name <local@domain>)", origin, text);
 }

@@ -5,7 +5,8 @@
    and From are added when missing (RFC 5322 3.6 requires Date and From; 3.6.4 wants
    a Message-ID, made unique here with the time and 96 random bits). Added lines use
    the message's own line ends. Nothing from the caller goes into a header line
-   unchecked: -F NAME is quoted or RFC 2047-encoded, a control character refused. */
+   unchecked: the sender's name (-F NAME, or the name in --from) is quoted or RFC
+   2047-encoded, a control character refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 #include "smtp-send.h"
 
-#define NAME_MAX_OCTETS 256 /* -F NAME */
+#define NAME_MAX_OCTETS SMTP_NAME_MAX /* -F NAME, the name in --from */
 
 struct field {
 	const char *name;
@@ -214,7 +215,7 @@ static int random_hex(char *out, size_t bytes)
 }
 
 /* The fields to add, written into add (cap octets). */
-static int added_fields(const struct ss_content *ct, const struct ss_cmdline *c,
+static int added_fields(const struct ss_content *ct, const char *from_name,
 			const char *envelope_from, const char *eol, int has_date, int has_id,
 			char *add, size_t cap)
 {
@@ -244,16 +245,15 @@ static int added_fields(const struct ss_content *ct, const struct ss_cmdline *c,
 	if (!ct->header_from && envelope_from && envelope_from[0]) {
 		char name[NAME_MAX_OCTETS * 4];
 		name[0] = '\0';
-		if (c->full_name && display_name(c->full_name, eol, name, sizeof name))
-			return ss_fail(EX_SOFTWARE, "-F: the name does not fit");
+		if (from_name && from_name[0] && display_name(from_name, eol, name, sizeof name))
+			return ss_fail(EX_SOFTWARE, "the sender's name does not fit");
 		o += (size_t)snprintf(add + o, cap - o, "From: %s%s<%s>%s", name,
 				      name[0] ? " " : "", envelope_from, eol);
 	}
 	return o < cap ? 0 : ss_fail(EX_SOFTWARE, "added header fields too long");
 }
 
-int ss_headers_prepare(struct ss_content *ct, const struct ss_cmdline *c,
-		       const char *envelope_from)
+int ss_headers_prepare(struct ss_content *ct, const char *from_name, const char *envelope_from)
 {
 	const char *d = ct->data;
 	size_t hlen = header_len(d, ct->len), pos = 0;
@@ -267,7 +267,7 @@ int ss_headers_prepare(struct ss_content *ct, const struct ss_cmdline *c,
 	size_t first = line_end(d, ct->len, 0);
 	const char *eol = first >= 2 && d[first - 1] == '\n' && d[first - 2] == '\r' ? "\r\n" : "\n";
 	char add[2048 + NAME_MAX_OCTETS * 4];
-	int rc = added_fields(ct, c, envelope_from, eol, has_date, has_id, add, sizeof add);
+	int rc = added_fields(ct, from_name, envelope_from, eol, has_date, has_id, add, sizeof add);
 	if (rc)
 		return rc;
 	if (!bcc && !add[0])

@@ -1,6 +1,6 @@
-/* The message on standard input: read whole (bounded), then checked before any
-   connection is made, so that a message the server must refuse is never half sent
-   and cron's empty </dev/null never becomes an empty mail. */
+/* The message on standard input (or a text part's file): read whole (bounded), then
+   checked before any connection is made, so that a message the server must refuse
+   is never half sent and cron's empty </dev/null never becomes an empty mail. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #define INPUT_MAX ((size_t)256 << 20) /* octets: far above any server's SIZE limit */
 #define LINE_MAX_OCTETS 998          /* RFC 5322 2.1.1, RFC 5321 4.5.3.1.6 */
 
-int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len)
+int ss_input_read(FILE *f, const char *what, int dot_ends, char **data, size_t *len)
 {
 	size_t cap = 1 << 16, n = 0, line_start = 0;
 	char *buf = malloc(cap);
@@ -23,7 +23,7 @@ int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len)
 		if (n + 1 >= cap) {
 			if (cap >= INPUT_MAX) {
 				free(buf);
-				return ss_fail(EX_DATAERR, "the message is larger than %zu MiB",
+				return ss_fail(EX_DATAERR, "%s: larger than %zu MiB", what,
 					       INPUT_MAX >> 20);
 			}
 			char *bigger = realloc(buf, cap * 2);
@@ -50,7 +50,7 @@ int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len)
 	if (ferror(f)) {
 		int err = errno;
 		free(buf);
-		return ss_fail(EX_SOFTWARE, "reading standard input: %s", strerror(err));
+		return ss_fail(EX_NOINPUT, "reading %s: %s", what, strerror(err));
 	}
 	*data = buf;
 	*len = n;

@@ -10,11 +10,10 @@
 
 #include "smtp-send.h"
 
-/* The content and what its header says: raw input here; the composing options will
-   add their own source beside this one. */
+/* The content and what its header says: the message on standard input. */
 static int load_content(const struct ss_cmdline *c, struct ss_content *ct)
 {
-	int rc = ss_input_read(stdin, c->dot_ends, &ct->data, &ct->len);
+	int rc = ss_input_read(stdin, "standard input", c->dot_ends, &ct->data, &ct->len);
 	if (!rc)
 		rc = ss_input_check(ct->data, ct->len);
 	if (!rc)
@@ -39,42 +38,97 @@ static int add_rcpt(smtp_message *m, const char *addr, const char *origin, unsig
 	return 0;
 }
 
-/* The envelope: sender and recipients, DSN, REQUIRETLS. */
+/* The recipients of the command line, as addresses ("Name <a@x>" -> "a@x"). */
+static int rcpt_addrs(const struct ss_cmdline *c, char **addrs)
+{
+	char name[SMTP_NAME_MAX + 1];
+	for (size_t i = 0; i < c->nrcpt; i++) {
+		if (!(addrs[i] = malloc(SMTP_ADDR_MAX + 1)))
+			return ss_fail(EX_SOFTWARE, "out of memory");
+		int rc = ss_mailbox_split("recipient", c->rcpts[i], addrs[i], name);
+		if (!rc && !addrs[i][0])
+			rc = ss_fail(EX_DATAERR, "recipient '<>': not a valid address (local@domain)");
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The envelope of a raw message: sender and recipients with DSN NOTIFY. from gets
+   the sender's address, name its display name (or -F) for an added From field. */
 static int envelope(smtp_message *m, const struct ss_cmdline *c, const struct ss_settings *st,
-		    const struct ss_content *ct, const char **from)
+		    const struct ss_content *ct, char *from, char *name)
 {
 	const char *origin = c->from ? "--from" : st->from ? "the account's from" : "From header";
-	*from = st->from ? st->from : ct->header_from;
-	if (!*from)
+	const char *sender = st->from ? st->from : ct->header_from;
+	if (!sender)
 		return ss_usage_error("--from", "missing: give --from ADDR (-f), from in the "
 				      "account, or a From header in the message");
-	if (strcmp(*from, "<>") == 0)
-		*from = "";
-	int rc = smtp_message_set_from(m, *from);
+	int rc = ss_mailbox_split(origin, sender, from, name);
+	if (rc)
+		return rc;
+	if (!name[0] && c->full_name)
+		snprintf(name, SMTP_NAME_MAX + 1, "%s", c->full_name);
+	rc = smtp_message_set_from(m, from);
 	if (rc)
 		return rc == SMTP_ENOMEM ? ss_fail(EX_SOFTWARE, "out of memory")
 			: ss_fail(EX_DATAERR, "%s '%s': not a valid address (local@domain)", origin,
-				  *from);
+				  sender);
+	char **addrs = calloc(c->nrcpt + 1, sizeof *addrs);
 	const char **added = calloc(c->nrcpt + ct->nheader_rcpts + 1, sizeof *added);
 	size_t nadded = 0;
-	if (!added)
-		return ss_fail(EX_SOFTWARE, "out of memory");
+	rc = addrs && added ? rcpt_addrs(c, addrs) : ss_fail(EX_SOFTWARE, "out of memory");
 	for (size_t i = 0; !rc && i < c->nrcpt; i++)
-		rc = add_rcpt(m, c->rcpts[i], "recipient", c->notify, added, &nadded);
+		rc = add_rcpt(m, addrs[i], "recipient", c->notify, added, &nadded);
 	for (size_t i = 0; !rc && i < ct->nheader_rcpts; i++)
 		rc = add_rcpt(m, ct->header_rcpts[i], "-t: header address", c->notify, added,
 			      &nadded);
+	for (size_t i = 0; addrs && i < c->nrcpt; i++)
+		free(addrs[i]);
+	free(addrs);
 	free(added);
 	if (!rc && nadded == 0)
 		rc = c->extract ? ss_fail(EX_DATAERR, "-t: no recipient in To, Cc or Bcc, nor "
 					  "on the command line: nothing sent")
 				: ss_usage_error("--to", "missing: give --to ADDR, addresses as "
 						 "arguments, or -t");
-	if (!rc && (c->ret || c->envid) && smtp_message_set_dsn(m, c->ret, c->envid, 0))
-		rc = ss_fail(EX_USAGE, "--envid '%s': not printable ASCII", c->envid ? c->envid : "");
-	if (!rc)
-		smtp_message_set_requiretls(m, c->requiretls);
 	return rc;
+}
+
+/* A raw message: read, its envelope, its header block completed, signed. */
+static int raw_message(smtp_message *m, const struct ss_cmdline *c,
+		       const struct ss_settings *st, struct ss_content *ct)
+{
+	char from[SMTP_ADDR_MAX + 1], name[SMTP_NAME_MAX + 1];
+	int rc = load_content(c, ct);
+	if (!rc)
+		rc = envelope(m, c, st, ct, from, name);
+	if (!rc)
+		rc = ss_headers_prepare(ct, name, from);
+	if (!rc)
+		rc = ss_dkim_sign_raw(c, ct);
+	if (!rc)
+		smtp_message_set_data(m, ct->data, ct->len);
+	return rc;
+}
+
+/* What both kinds of message take from the command line: DSN RET and ENVID,
+   REQUIRETLS. */
+static int message_options(smtp_message *m, const struct ss_cmdline *c)
+{
+	if ((c->ret || c->envid) && smtp_message_set_dsn(m, c->ret, c->envid, 0))
+		return ss_fail(EX_USAGE, "--envid '%s': not printable ASCII", c->envid ? c->envid : "");
+	smtp_message_set_requiretls(m, c->requiretls);
+	return 0;
+}
+
+/* --print: the message as it would go out, and nothing sent. */
+static int print_message(smtp_compose *cp, const struct ss_content *ct)
+{
+	if (cp)
+		return ss_compose_print(cp);
+	fwrite(ct->data, 1, ct->len, stdout);
+	return 0;
 }
 
 static int send_message(smtp_session *s, smtp_message *m, const struct ss_cmdline *c)
@@ -92,12 +146,14 @@ static int send_message(smtp_session *s, smtp_message *m, const struct ss_cmdlin
 
 static int run(const struct ss_cmdline *c)
 {
-	if (!c->extract && c->nrcpt == 0)
-		return ss_usage_error("--to", "missing: give --to ADDR, addresses as arguments, "
-				      "or -t");
+	int composing = ss_composing(c);
+	if (!c->extract && (composing ? ss_compose_rcpts(c) : c->nrcpt) == 0)
+		return ss_usage_error("--to", composing ? "missing: give --to, --cc or --bcc"
+				      : "missing: give --to ADDR, addresses as arguments, or -t");
 	struct ss_config cfg = {0};
 	struct ss_settings st;
 	struct ss_content ct = {0};
+	smtp_compose *cp = NULL;
 	smtp_message *m = NULL;
 	smtp_session *s = NULL;
 	int rc = 0;
@@ -109,25 +165,21 @@ static int run(const struct ss_cmdline *c)
 	}
 	if (!rc)
 		rc = ss_settings_merge(c, &cfg, &st);
-	if (!rc && (!(m = smtp_message_new()) || !(s = smtp_session_new())))
+	if (!rc && (!(m = smtp_message_new()) || (!c->print && !(s = smtp_session_new()))))
 		rc = ss_fail(EX_SOFTWARE, "out of memory");
-	if (!rc)
+	if (!rc && !c->print)
 		rc = ss_setup_session(s, c, &st);
 	if (!rc)
-		rc = load_content(c, &ct);
-	const char *from = NULL;
+		rc = composing ? ss_compose_fill(c, st.from, m, &cp) : raw_message(m, c, &st, &ct);
 	if (!rc)
-		rc = envelope(m, c, &st, &ct, &from);
-	if (!rc)
-		rc = ss_headers_prepare(&ct, c, from);
-	if (!rc)
-		rc = ss_setup_auth(s, c, &st);
-	if (!rc) {
-		smtp_message_set_data(m, ct.data, ct.len);
+		rc = message_options(m, c);
+	if (!rc && c->print)
+		rc = print_message(cp, &ct);
+	else if (!rc && !(rc = ss_setup_auth(s, c, &st)))
 		rc = send_message(s, m, c);
-	}
 	smtp_session_free(s);
 	smtp_message_free(m);
+	smtp_compose_free(cp);
 	ss_content_free(&ct);
 	ss_config_free(&cfg);
 	return rc;

@@ -15,7 +15,7 @@ enum {
 	OPT_TOKEN_FILE, OPT_AUTH_MECH, OPT_TLS, OPT_CA_FILE, OPT_CA_DIR, OPT_CERT, OPT_KEY,
 	OPT_INSECURE, OPT_HELO, OPT_TIMEOUT, OPT_CONFIG, OPT_ACCOUNT, OPT_JSON, OPT_TRACE,
 	OPT_QUIET, OPT_NOTIFY, OPT_RET, OPT_ENVID, OPT_REQUIRETLS, OPT_NO_CHUNKING,
-	OPT_VERSION
+	OPT_PRINT, OPT_VERSION
 };
 
 static const struct option longopts[] = {
@@ -45,13 +45,28 @@ static const struct option longopts[] = {
 	{"envid", required_argument, NULL, OPT_ENVID},
 	{"requiretls", no_argument, NULL, OPT_REQUIRETLS},
 	{"no-chunking", no_argument, NULL, OPT_NO_CHUNKING},
+	{"print", no_argument, NULL, OPT_PRINT},
+	{"subject", required_argument, NULL, SS_OPT_SUBJECT},
+	{"text", required_argument, NULL, SS_OPT_TEXT},
+	{"html", required_argument, NULL, SS_OPT_HTML},
+	{"attach", required_argument, NULL, SS_OPT_ATTACH},
+	{"inline", required_argument, NULL, SS_OPT_INLINE},
+	{"header", required_argument, NULL, SS_OPT_HEADER},
+	{"cc", required_argument, NULL, SS_OPT_CC},
+	{"bcc", required_argument, NULL, SS_OPT_BCC},
+	{"reply-to", required_argument, NULL, SS_OPT_REPLY_TO},
+	{"utf8", no_argument, NULL, SS_OPT_UTF8},
+	{"dkim-domain", required_argument, NULL, SS_OPT_DKIM_DOMAIN},
+	{"dkim-selector", required_argument, NULL, SS_OPT_DKIM_SELECTOR},
+	{"dkim-key", required_argument, NULL, SS_OPT_DKIM_KEY},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
 static const char help_text[] =
-	"Sends one RFC 5322 message read from standard input and prints the report.\n"
+	"Sends one RFC 5322 message read from standard input, or one composed from the\n"
+	"options below, and prints the report.\n"
 	"\n"
 	"Server and account:\n"
 	"  --url URL              smtp://[user[:password]@]host[:port][?tls=opportunistic|none]\n"
@@ -76,7 +91,7 @@ static const char help_text[] =
 	"  --auth-mech LIST       mechanisms to try, in order (\"SCRAM-SHA-256 PLAIN\")\n"
 	"Envelope:\n"
 	"  --from ADDR, -f ADDR   the sender (default: the account's from, else the\n"
-	"                         message's From header)\n"
+	"                         message's From header); ADDR may be \"Name <addr>\"\n"
 	"  --to ADDR, ADDR        a recipient (repeat for more)\n"
 	"  -t                     also the recipients of To, Cc and Bcc\n"
 	"  -F NAME                the sender's name, for a From header the message lacks\n"
@@ -84,7 +99,19 @@ static const char help_text[] =
 	"  --notify never|success,failure,delay  --ret full|hdrs  --envid ID  (DSN)\n"
 	"  --requiretls           the message may travel over TLS only (RFC 8689)\n"
 	"  --no-chunking          DATA instead of BDAT\n"
+	"Composing (instead of reading standard input):\n"
+	"  --subject TEXT         the Subject (RFC 2047-encoded when not ASCII)\n"
+	"  --text TEXT|@FILE|-    the text/plain part: TEXT, FILE's contents or stdin (-)\n"
+	"  --html TEXT|@FILE|-    the text/html part (with --text: multipart/alternative)\n"
+	"  --attach FILE[;type=T][;name=N]  an attachment (repeat for more)\n"
+	"  --inline FILE;cid=ID[;type=T]    a part the HTML shows as cid:ID\n"
+	"  --header 'Name: value' another header field (repeat for more)\n"
+	"  --cc ADDR, --reply-to ADDR  header addresses; --bcc ADDR: envelope only\n"
+	"  --utf8                 raw UTF-8 in addresses and header fields (RFC 6532)\n"
+	"  --dkim-domain D --dkim-selector S --dkim-key FILE  DKIM-sign (all three; also\n"
+	"                         a message read from standard input)\n"
 	"Output:\n"
+	"  --print                write the message as it would go out; send nothing\n"
 	"  --json                 the report as JSON\n"
 	"  --quiet                nothing on success; the report on failure, to stderr\n"
 	"  --trace                the dialogue on stderr\n"
@@ -117,29 +144,6 @@ static int add_rcpt(struct ss_cmdline *c, const char *addr)
 	return 0;
 }
 
-/* -F NAME goes into a From header line: a line break in it would add header lines
-   of the caller's choosing (header injection), so any control character is refused,
-   as is text that is not UTF-8. */
-static int check_full_name(const char *name)
-{
-	if (!name)
-		return 0;
-	size_t len = strlen(name);
-	if (len > 256)
-		return ss_usage_error("-F", "longer than 256 octets");
-	for (size_t i = 0; i < len;) {
-		unsigned char b = (unsigned char)name[i];
-		if (b < 0x20 || b == 0x7f)
-			return ss_usage_error("-F", "holds a line break or another control "
-					      "character: refused, nothing sent");
-		size_t n = b < 0x80 ? 1 : ss_utf8_len((const unsigned char *)name + i, len - i);
-		if (!n)
-			return ss_usage_error("-F", "not UTF-8 text");
-		i += n;
-	}
-	return 0;
-}
-
 /* The name of the option getopt_long stopped at. */
 static void bad_option_name(char **argv, char *buf, size_t len)
 {
@@ -161,8 +165,9 @@ static void print_help(void)
 	const char *p = ss_out_prog();
 	printf("usage: %s [--url URL | --account NAME] [--from ADDR] --to ADDR [--to ADDR ...]\n"
 	       "       %*s [options] < message.eml\n"
-	       "       %s -t [-f ADDR] [-F NAME] [-i] [ADDR ...] < message.eml\n\n",
-	       p, (int)strlen(p), "", p);
+	       "       %s -t [-f ADDR] [-F NAME] [-i] [ADDR ...] < message.eml\n"
+	       "       %s --from ADDR --to ADDR --subject TEXT --text TEXT|@FILE [options]\n\n",
+	       p, (int)strlen(p), "", p, p);
 	fputs(help_text, stdout);
 }
 
@@ -199,7 +204,10 @@ static int long_option(struct ss_cmdline *c, int key, const char *arg)
 	case OPT_ENVID: c->envid = arg; break;
 	case OPT_REQUIRETLS: c->requiretls = 1; break;
 	case OPT_NO_CHUNKING: c->no_chunking = 1; break;
-	default: return ss_sendmail_flag(c, key, arg);
+	case OPT_PRINT: c->print = 1; break;
+	default:
+		return key >= SS_OPT_SUBJECT ? ss_compose_option(c, key, arg)
+					     : ss_sendmail_flag(c, key, arg);
 	}
 	return 0;
 }
@@ -245,13 +253,18 @@ int ss_options_parse(int argc, char **argv, struct ss_cmdline *c)
 	}
 	for (int i = optind; i < argc; i++)
 		add_rcpt(c, argv[i]);
+	int rc;
 	if (c->key && !c->cert)
 		return ss_usage_error("--key", "needs --cert");
-	return check_full_name(c->full_name);
+	if (c->full_name && (rc = ss_check_text("-F", c->full_name, 256, 0)))
+		return rc;
+	return ss_compose_check(c);
 }
 
 void ss_options_free(struct ss_cmdline *c)
 {
 	free(c->rcpts);
 	c->rcpts = NULL;
+	ss_compose_opts_free(c->compose);
+	c->compose = NULL;
 }

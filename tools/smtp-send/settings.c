@@ -97,6 +97,8 @@ int ss_settings_merge(const struct ss_cmdline *c, const struct ss_config *cfg,
 	if (!from_cli && (rc = account_secret(acct, &st->secret)))
 		return rc;
 
+	if (c->print) /* no server, no password */
+		return 0;
 	if (!st->url)
 		return ss_usage_error("--url", a || c->account ? "missing: the account has no url"
 				      : "missing: give --url URL, or url in the [default] "

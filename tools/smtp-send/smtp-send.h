@@ -8,18 +8,23 @@
      password.c  password sources: file, command (as msmtp's passwordeval), environment
      input.c     reading the message from standard input and checking its lines
      headers.c   the header block: Bcc removed; Date, Message-ID, From added when missing
-     addrlist.c  RFC 5322 address lists (To, Cc, Bcc, From) -> mailboxes
+     addrlist.c  RFC 5322 address lists (To, Cc, Bcc, From) -> mailboxes; one mailbox
+                 of the command line ("Name <addr>") split into address and name
+     compose.c   the composing options (--subject, --text, --html, --attach, --inline,
+                 --header, --cc, --bcc, --reply-to, --utf8, --dkim-*): parsed, checked
+     compose_fill.c  the compose builder filled from them: the message and its
+                 envelope; --print of a composed message
+     dkim.c      the --dkim-* signer, for a composed message and for raw input
      url.c       what is wrong with a URL the library refused; user and password in it
      setup.c     the settings applied to the session
      report.c    the report printed, its exit status (doc/smtp-send.1's table), the trace
      out.c       messages to the terminal, control characters escaped
-   A content source is one more file: raw input (input.c + headers.c) today. The
-   composing options (--subject, --text, --html, --attach, --inline, --header,
-   --dkim-*) come as compose.c over the compose API: their entries join options.c's
-   table and go to one ss_compose_option() (as sendmail.c's flags go to
-   ss_sendmail_flag), their state is one pointer in ss_cmdline, and main.c's
-   load_content() fills the message from it instead of standard input when any was
-   given. Functions return 0 or a sysexits.h status after printing why. */
+   Two content sources: raw input (input.c + headers.c, signed by dkim.c when --dkim-*
+   is given) and the composed message (compose.c + compose_fill.c over the compose
+   API), chosen in main.c's run() when a composing option was given. The
+   composing options' entries join options.c's table and go to ss_compose_option()
+   (as sendmail.c's flags go to ss_sendmail_flag); their state is one pointer in
+   ss_cmdline. Functions return 0 or a sysexits.h status after printing why. */
 #ifndef SMTP_SEND_H
 #define SMTP_SEND_H
 
@@ -38,6 +43,33 @@ struct ss_secret {
 	enum ss_secret_kind kind;
 	const char *value;  /* the password, the file or the command */
 	const char *origin; /* for messages: "--password-file", "account work" ... */
+};
+
+/* The keys of the composing options in options.c's table, past its own; those
+   before SS_OPT_UTF8 make the message, the others change how it is made or signed. */
+enum ss_compose_key {
+	SS_OPT_SUBJECT = 512, SS_OPT_TEXT, SS_OPT_HTML, SS_OPT_ATTACH, SS_OPT_INLINE,
+	SS_OPT_HEADER, SS_OPT_CC, SS_OPT_BCC, SS_OPT_REPLY_TO, SS_OPT_UTF8,
+	SS_OPT_DKIM_DOMAIN, SS_OPT_DKIM_SELECTOR, SS_OPT_DKIM_KEY
+};
+
+/* --attach FILE[;type=T][;name=N] or --inline FILE;cid=ID[;type=T], split (owned). */
+struct ss_part {
+	char *spec; /* the option's value, for messages */
+	char *path, *type, *name, *cid;
+};
+
+/* The composing options as given: strings point into argv, the arrays are owned. */
+struct ss_compose_opts {
+	int composing; /* an option that makes the message was given (not only --dkim-*) */
+	const char *subject;
+	const char *text, *html; /* TEXT, @FILE or - (standard input) */
+	struct ss_part *attach, *inlines;
+	size_t nattach, ninline;
+	const char **headers, **cc, **bcc, **reply_to;
+	size_t nheader, ncc, nbcc, nreply_to;
+	int utf8;
+	const char *dkim_domain, *dkim_selector, *dkim_key;
 };
 
 /* The command line, as given (strings point into argv). */
@@ -61,6 +93,8 @@ struct ss_cmdline {
 	smtp_dsn_ret ret;
 	const char *envid;
 	int json, trace, quiet;
+	int print; /* --print: the message to standard output, nothing sent */
+	struct ss_compose_opts *compose; /* NULL when no composing option was given */
 };
 
 /* An account of the configuration file; NULL where the file did not say. */
@@ -119,6 +153,9 @@ int ss_parse_tls(const char *option, const char *v, smtp_tls *mode);
 int ss_parse_seconds(const char *option, const char *v, int *seconds);
 int ss_parse_notify(const char *option, const char *v, unsigned *out);
 int ss_parse_ret(const char *option, const char *v, smtp_dsn_ret *ret);
+/* Text for a header field: at most max octets of UTF-8 without control characters
+   (TAB allowed when tab_ok). Otherwise a usage error naming option. */
+int ss_check_text(const char *option, const char *s, size_t max, int tab_ok);
 
 /* sendmail.c: the sendmail flags, for options.c. */
 extern const char ss_sendmail_shortopts[];
@@ -139,18 +176,49 @@ int ss_password_get(const struct ss_secret *src, char **out);
 void ss_password_free(char *p);
 
 /* input.c */
-int ss_input_read(FILE *f, int dot_ends, char **data, size_t *len);
+/* Reads f whole (bounded) into *data (malloc'd, with room for a NUL after *len
+   octets); what names it in messages ("standard input"). */
+int ss_input_read(FILE *f, const char *what, int dot_ends, char **data, size_t *len);
 int ss_input_check(const char *data, size_t len);
 
 /* headers.c */
-int ss_headers_prepare(struct ss_content *ct, const struct ss_cmdline *c,
-		       const char *envelope_from);
+/* from_name: the display name of an added From field (NULL or "": none). */
+int ss_headers_prepare(struct ss_content *ct, const char *from_name, const char *envelope_from);
 int ss_headers_scan(struct ss_content *ct, int extract);
 void ss_content_free(struct ss_content *ct);
 
 /* addrlist.c: mailboxes of an unfolded address-list value, appended to *list. */
 int ss_addrlist_parse(const char *field, const char *value, char ***list, size_t *n);
 void ss_addrlist_free(char **list, size_t n);
+/* One mailbox of the command line ("a@example.org", "Name <a@example.org>", "\"Doe,
+   J\" <j@example.org>", "<>" for the null path) split into addr (SMTP_ADDR_MAX + 1
+   octets; "" for "<>") and name (SMTP_NAME_MAX + 1; "" when none). EX_DATAERR,
+   naming origin, when it is not one. */
+int ss_mailbox_split(const char *origin, const char *text, char *addr, char *name);
+
+/* compose.c */
+int ss_compose_option(struct ss_cmdline *c, int key, const char *arg);
+/* After the whole command line: what the composing options exclude or need. */
+int ss_compose_check(const struct ss_cmdline *c);
+/* Whether the message is composed from the options instead of read. */
+int ss_composing(const struct ss_cmdline *c);
+/* The recipients the composed message has: --to and address arguments, --cc, --bcc. */
+size_t ss_compose_rcpts(const struct ss_cmdline *c);
+void ss_compose_opts_free(struct ss_compose_opts *o);
+
+/* compose_fill.c */
+/* Composes the message into m, its content and envelope, sent by from ("Name
+   <addr>" allowed); *out gets the builder, to free after m (it feeds m's content). */
+int ss_compose_fill(const struct ss_cmdline *c, const char *from, smtp_message *m,
+		    smtp_compose **out);
+/* Writes the composed message to standard output (--print). */
+int ss_compose_print(smtp_compose *cp);
+
+/* dkim.c */
+/* The signer of --dkim-*, or *out NULL when they were not given. */
+int ss_dkim_make(const struct ss_compose_opts *o, smtp_dkim **out);
+/* Puts the DKIM-Signature of --dkim-* before raw content; nothing without them. */
+int ss_dkim_sign_raw(const struct ss_cmdline *c, struct ss_content *ct);
 
 /* url.c */
 /* Why url is not a valid URL (a static or *buf string), or NULL when no reason is

@@ -88,3 +88,27 @@ int ss_parse_ret(const char *option, const char *v, smtp_dsn_ret *ret)
 		return ss_fail(EX_USAGE, "%s '%s': expected full or hdrs", option, v);
 	return 0;
 }
+
+/* A line break in a value that goes into a header field would add header lines of
+   the caller's choosing (header injection): every control character is refused, as
+   is text that is not UTF-8. */
+int ss_check_text(const char *option, const char *s, size_t max, int tab_ok)
+{
+	size_t len = strlen(s);
+	if (len > max) {
+		char why[64];
+		snprintf(why, sizeof why, "longer than %zu octets", max);
+		return ss_usage_error(option, why);
+	}
+	for (size_t i = 0; i < len;) {
+		unsigned char b = (unsigned char)s[i];
+		if ((b < 0x20 && !(tab_ok && b == '\t')) || b == 0x7f)
+			return ss_usage_error(option, "holds a line break or another control "
+					      "character: refused, nothing sent");
+		size_t n = b < 0x80 ? 1 : ss_utf8_len((const unsigned char *)s + i, len - i);
+		if (!n)
+			return ss_usage_error(option, "not UTF-8 text");
+		i += n;
+	}
+	return 0;
+}
