@@ -787,6 +787,16 @@ SMTP_API int smtp_compose_to_message(smtp_compose *c, smtp_message *m);
    SMTP_ESTATE. Returns 0, SMTP_EINVAL (c never filled m), SMTP_ESTATE (m is being
    sent). */
 SMTP_API int smtp_compose_rewind(smtp_compose *c, smtp_message *m);
+/* Composes the message into new memory instead of a message: the octets
+   smtp_compose_to_message would send (CRLF line ends, DKIM-signed when signers are
+   set, Date and Message-ID made now when not set), for a preview, an archived copy
+   or a queue that takes whole messages (tools/smtp-worker's jobs). The envelope is
+   not part of it. *out (the caller's; release it with free()) and *len are set on
+   success, NULL and 0 otherwise. Reads every part (blocks on file I/O). Returns 0,
+   SMTP_EINVAL (NULL arguments, no From, a UTF-8 local part without
+   smtp_compose_set_utf8, a file that changed, a reader that failed), SMTP_ESIZE (a
+   reader attachment beyond the spool limit), SMTP_ENOMEM. */
+SMTP_API int smtp_compose_render(smtp_compose *c, unsigned char **out, size_t *len);
 
 /* For a ready-made message: writes into out the Date and Message-ID fields (CRLF
    ends) that msg[0..len) lacks, to be put before it: Date now in the local zone, a

@@ -206,8 +206,5 @@ int smtpi_header_section_crlf(const void *msg, size_t len, struct smtpi_buf *out
 /* Test hook (not public API): fixes the random generator's seed and the clock, so
    that a composition is reproducible byte for byte. */
 void smtpi_compose_test_hooks(smtp_compose *c, uint64_t seed, int64_t now);
-/* Test hook: composes into new memory (*out, *len; free() it) through the same
-   plan and reader a message would use. Returns like smtp_compose_to_message. */
-int smtpi_compose_bytes(smtp_compose *c, unsigned char **out, size_t *len);
 
 #endif

@@ -215,8 +215,12 @@ int smtp_compose_rewind(smtp_compose *c, smtp_message *m)
 	return rc;
 }
 
-int smtpi_compose_bytes(smtp_compose *c, unsigned char **out, size_t *len)
+int smtp_compose_render(smtp_compose *c, unsigned char **out, size_t *len)
 {
+	if (!c || !out || !len)
+		return SMTP_EINVAL;
+	*out = NULL;
+	*len = 0;
 	struct smtpi_plan *p = calloc(1, sizeof *p);
 	struct smtpi_buf b = {0};
 	int rc = p ? smtpi_plan_build(c, p) : SMTP_ENOMEM;

@@ -154,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	unsigned char *out = NULL;
 	size_t n = 0;
-	int rc = smtpi_compose_bytes(c, &out, &n);
+	int rc = smtp_compose_render(c, &out, &n);
 	/* only an address that needs SMTPUTF8 (RFC 6532) may keep it from composing */
 	check(rc == 0 || (rc == SMTP_EINVAL && !utf8 && addr && smtpi_has_8bit(addr, strlen(addr))));
 	if (rc == 0) {

@@ -31,7 +31,7 @@ static inline char *cu_bytes(smtp_compose *c, size_t *len, int *rc)
 	size_t n = 0;
 	if (len)
 		*len = 0;
-	*rc = smtpi_compose_bytes(c, &out, &n);
+	*rc = smtp_compose_render(c, &out, &n);
 	if (*rc)
 		return NULL;
 	char *s = malloc(n + 1);

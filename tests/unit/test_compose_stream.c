@@ -108,7 +108,10 @@ static void test_file_changed(void)
 	CHECK_INT(truncate(path, 100), 0);
 	unsigned char *out;
 	size_t len;
-	CHECK_INT(smtpi_compose_bytes(c, &out, &len), SMTP_EINVAL);
+	CHECK_INT(smtp_compose_render(c, &out, &len), SMTP_EINVAL);
+	CHECK(out == NULL && len == 0);
+	CHECK_INT(smtp_compose_render(NULL, &out, &len), SMTP_EINVAL);
+	CHECK_INT(smtp_compose_render(c, NULL, &len), SMTP_EINVAL);
 	CHECK_INT(smtp_compose_add_attachment_file(c, "/nonexistent/file", NULL, NULL), SMTP_EINVAL);
 	CHECK_INT(smtp_compose_add_attachment_file(c, "/tmp", NULL, NULL), SMTP_EINVAL);
 	unlink(path);
@@ -182,7 +185,7 @@ static void test_reader_attachment(void)
 	c = with_parts(25);
 	CHECK_INT(smtp_compose_add_attachment_reader(c, feed_read, &h, 99999, "r.bin", NULL), 0);
 	unsigned char *out;
-	CHECK_INT(smtpi_compose_bytes(c, &out, &len), SMTP_EINVAL);
+	CHECK_INT(smtp_compose_render(c, &out, &len), SMTP_EINVAL);
 	CHECK_INT(smtp_compose_add_attachment_reader(c, feed_read, &h, -2, "r.bin", NULL),
 		  SMTP_EINVAL);
 	smtp_compose_free(c);

@@ -15,7 +15,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "compose/compose.h" /* smtpi_compose_bytes, for --print: see ss_compose_print */
 #include "smtp-send.h"
 
 static int lib_error(int rc, const char *what, const char *value)
@@ -234,21 +233,15 @@ int ss_compose_fill(const struct ss_cmdline *c, const char *from, smtp_message *
 	if (rc)
 		return ss_fail(EX_DATAERR, "the message cannot be composed: %s (a file that "
 			       "changed while it was read?)", smtp_error_text(rc));
-	/* RFC 6531 3.4: raw UTF-8 in the header needs SMTPUTF8; streamed content must
-	   say so itself (smtp_message_set_smtputf8) */
-	if (c->compose->utf8)
-		smtp_message_set_smtputf8(m, 1);
 	return 0;
 }
 
-/* The public API gives a composed message only to a session (the reader that
-   smtp_compose_to_message installs); printing it without a server takes the
-   composer's own test hook, the same plan and reader a message uses. */
+/* --print: the message as it would be sent, without a server. */
 int ss_compose_print(smtp_compose *cp)
 {
 	unsigned char *bytes;
 	size_t len;
-	int rc = smtpi_compose_bytes(cp, &bytes, &len);
+	int rc = smtp_compose_render(cp, &bytes, &len);
 	if (rc)
 		return rc == SMTP_ENOMEM ? ss_fail(EX_SOFTWARE, "out of memory")
 			: ss_fail(EX_DATAERR, "the message cannot be composed: %s",
