@@ -155,10 +155,12 @@ enum smtpi_auth_result smtpi_auth_reply(struct smtpi_engine *e, const struct smt
 		return on_challenge(e, r, nomem);
 	/* RFC 4954 4: a "*" is answered 501; a challenge with no exchange running
 	   or a success after the client gave up are not replies AUTH can get */
-	if ((r->code == 334 || r->code == 235) && !e->sasl_active)
-		return refused(e, cause, NULL, SMTP_EPROTOCOL,
-			       r->code == 334 ? "a challenge when none was awaited"
-					      : "the server accepted an AUTH the client cancelled");
+	if ((r->code == 334 || r->code == 235) && !e->sasl_active) {
+		refused(e, cause, NULL, SMTP_EPROTOCOL,
+			r->code == 334 ? "a challenge when none was awaited"
+				       : "the server accepted an AUTH the client cancelled");
+		return SMTPI_AUTH_BROKEN;
+	}
 	if (r->code == 235) {
 		int rc = smtpi_sasl_success(&e->sasl);
 		smtpi_sasl_clear(&e->sasl);

@@ -236,6 +236,9 @@ static int auth_outcome(struct smtpi_engine *e, enum smtpi_auth_result res,
 			log_step(e, SMTP_STAGE_AUTH, NULL, c->err, c->detail, -1);
 		refuse(e, c);
 		return 0;
+	case SMTPI_AUTH_BROKEN: /* as a reply that breaks the rules: no QUIT */
+		smtpi_engine_fail(e, SMTP_EPROTOCOL, c->detail, 0);
+		return 0;
 	default:
 		return 0;
 	}
@@ -376,30 +379,22 @@ static void trace_reply(const struct smtpi_engine *e, const struct smtpi_reply *
 	}
 }
 
-/* The replies the connection phase's commands may get: the greeting 220 or a
-   refusal (RFC 5321 4.3.2, 3.1), EHLO/HELO 2xx or a refusal, STARTTLS 220 or a
-   refusal (RFC 3207 4), AUTH 235, 334 or a refusal (RFC 4954 4, 6). Anything else
-   means the two sides disagree about the dialogue: no verdict may follow from it. */
-static const char *hello_breaks_rules(enum smtpi_cmd cmd, int code)
+/* A reply the command it answers cannot have: recorded with that command (still
+   owed, so every report names its stage), then the connection ends without QUIT,
+   since the two sides no longer agree on the dialogue. No verdict follows from the
+   reply itself; an end of data answered so may have been taken (RFC 1047). */
+static void broken_reply(struct smtpi_engine *e, const struct smtpi_pending *h,
+			 const struct smtpi_reply *r, const char *why)
 {
-	int cls = code / 100;
-	if (cls == 4 || cls == 5)
-		return NULL;
-	switch (cmd) {
-	case SMTPI_CMD_GREETING:
-		return code == 220 ? NULL : "the greeting was neither 220 nor a refusal";
-	case SMTPI_CMD_EHLO:
-	case SMTPI_CMD_HELO:
-		return cls == 2 ? NULL : "the hello was answered with neither 2xx nor a refusal";
-	case SMTPI_CMD_STARTTLS:
-		return code == 220 ? NULL : "STARTTLS was answered with neither 220 nor a refusal";
-	case SMTPI_CMD_AUTH:
-		return code == 235 || code == 334
-			       ? NULL
-			       : "AUTH was answered with neither 235, 334 nor a refusal";
-	default:
-		return NULL;
+	smtp_stage stage = smtpi_cmd_stage(h->cmd);
+	struct smtpi_cause c = {.stage = stage, .err = SMTP_EPROTOCOL, .detail = why};
+	if (h->m) {
+		if (h->cmd == SMTPI_CMD_END)
+			h->m->tx.end_broken = 1;
+		smtpi_tx_note_reply(e, h, r, SMTP_EPROTOCOL, why);
 	}
+	log_step(e, stage, r, SMTP_EPROTOCOL, why, elapsed_of(e, h));
+	end_connection(e, &c);
 }
 
 static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
@@ -423,15 +418,14 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 				  0);
 		return 0;
 	}
+	const char *why = smtpi_reply_breaks_rules(h->cmd, r->code);
+	if (why) {
+		broken_reply(e, h, r, why);
+		return 0;
+	}
 	struct smtpi_pending p = *h;
 	smtpi_pending_pop(e);
 	e->last_stage = smtpi_cmd_stage(p.cmd);
-	const char *why = hello_breaks_rules(p.cmd, r->code);
-	if (why) {
-		log_step(e, e->last_stage, r, SMTP_EPROTOCOL, why, elapsed_of(e, &p));
-		smtpi_engine_fail(e, SMTP_EPROTOCOL, why, 0);
-		return 0;
-	}
 	switch (p.cmd) {
 	case SMTPI_CMD_GREETING:
 		return on_greeting(e, &p, r);

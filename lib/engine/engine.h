@@ -205,6 +205,13 @@ void smtpi_pending_pop(struct smtpi_engine *e);
 /* pending.c: forgets every reply owed and the output not yet written (the
    connection is closed). */
 void smtpi_pending_clear(struct smtpi_engine *e);
+/* pending.c: why a reply with this code cannot answer cmd (RFC 5321 4.3.2 and the
+   extensions' RFCs), or NULL when it can. */
+const char *smtpi_reply_breaks_rules(enum smtpi_cmd cmd, int code);
+/* transaction.c: records the reply (err, detail) to p, a command of p->m, in that
+   message's report. Returns 0 or SMTP_ENOMEM. */
+int smtpi_tx_note_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
+			const struct smtpi_reply *r, int err, const char *detail);
 /* pending.c: the stage a command's reply belongs to. */
 smtp_stage smtpi_cmd_stage(enum smtpi_cmd cmd);
 /* pending.c: the oldest reply owed to m's commands, or NULL. */
@@ -218,7 +225,8 @@ void smtpi_engine_trace(const struct smtpi_engine *e, smtp_trace_dir dir, const 
 enum smtpi_auth_result {
 	SMTPI_AUTH_WAIT,           /* a command went out; its reply is awaited */
 	SMTPI_AUTH_DONE,           /* authenticated (or AUTH optional and not offered) */
-	SMTPI_AUTH_REFUSED         /* refused or impossible: *cause says why */
+	SMTPI_AUTH_REFUSED,        /* refused or impossible: *cause says why */
+	SMTPI_AUTH_BROKEN          /* a reply AUTH cannot get now: cause->detail */
 };
 /* Starts AUTH after EHLO (and TLS). */
 enum smtpi_auth_result smtpi_auth_begin(struct smtpi_engine *e, struct smtpi_cause *cause,

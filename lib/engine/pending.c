@@ -127,3 +127,29 @@ smtp_stage smtpi_cmd_stage(enum smtpi_cmd cmd)
 	};
 	return stage_of[cmd];
 }
+
+const char *smtpi_reply_breaks_rules(enum smtpi_cmd cmd, int code)
+{
+	int cls = code / 100;
+	if (cls == 4 || cls == 5)
+		return NULL; /* a refusal fits every command */
+	switch (cmd) {
+	case SMTPI_CMD_GREETING: /* RFC 5321 3.1, 4.3.2: 220, or 554 (or 421) */
+		return code == 220 ? NULL : "the greeting was neither 220 nor a refusal";
+	case SMTPI_CMD_STARTTLS: /* RFC 3207 4: 220, 454, 501 */
+		return code == 220 ? NULL : "STARTTLS was answered with neither 220 nor a refusal";
+	case SMTPI_CMD_AUTH: /* RFC 4954 4, 6: 235, 334, or a refusal */
+		return code == 235 || code == 334
+			       ? NULL
+			       : "AUTH was answered with neither 235, 334 nor a refusal";
+	case SMTPI_CMD_DATA: /* RFC 5321 4.3.2: 354, or a refusal */
+		return code == 354 ? NULL : "DATA was answered with neither 354 nor a refusal";
+	case SMTPI_CMD_END:
+		return cls == 2 ? NULL : "the end of data got a reply that is neither 2xx nor a refusal";
+	case SMTPI_CMD_QUIT:
+	case SMTPI_CMD_USER:
+		return NULL; /* QUIT ends anyway; smtp_command's reply is the caller's */
+	default: /* EHLO, HELO, MAIL, RCPT, RSET, BDAT: 2xx or a refusal */
+		return cls == 2 ? NULL : "a reply that is neither 2xx nor a refusal";
+	}
+}

@@ -357,29 +357,6 @@ static int protocol_break(struct smtpi_engine *e, const char *why)
 	return SMTP_EPROTOCOL;
 }
 
-static int is_refusal(int code)
-{
-	return code / 100 == 4 || code / 100 == 5;
-}
-
-/* The replies a transaction command may get, whatever its transaction's state
-   (RFC 5321 4.3.2): DATA 354 or a refusal, the others 2xx or a refusal. Anything
-   else means the two sides disagree about the dialogue. */
-static const char *breaks_rules(enum smtpi_cmd cmd, int code)
-{
-	if (is_refusal(code))
-		return NULL;
-	switch (cmd) {
-	case SMTPI_CMD_DATA:
-		return code == 354 ? NULL : "DATA was answered with neither 354 nor a refusal";
-	case SMTPI_CMD_END:
-		return code / 100 == 2 ? NULL
-				       : "the end of data got a reply that is neither 2xx nor a refusal";
-	default:
-		return code / 100 == 2 ? NULL : "a reply that is neither 2xx nor a refusal";
-	}
-}
-
 /* A reply while the transaction runs. */
 static int advance(struct smtpi_engine *e, smtp_message *m, const struct smtpi_pending *p,
 		   const struct smtpi_reply *r)
@@ -471,20 +448,21 @@ static const char *step_arg(const smtp_message *m, const struct smtpi_pending *p
 	}
 }
 
+int smtpi_tx_note_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
+			const struct smtpi_reply *r, int err, const char *detail)
+{
+	smtp_message *m = p->m;
+	int64_t us = p->written_us >= 0 ? e->now_us - p->written_us : -1;
+	return smtpi_report_step(&m->report, smtpi_cmd_stage(p->cmd), step_arg(m, p, e->cfg->lmtp),
+				 r, err, detail, us);
+}
+
 int smtpi_tx_on_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
 		      const struct smtpi_reply *r)
 {
 	smtp_message *m = p->m;
-	int64_t us = p->written_us >= 0 ? e->now_us - p->written_us : -1;
-	if (smtpi_report_step(&m->report, smtpi_cmd_stage(p->cmd), step_arg(m, p, e->cfg->lmtp), r,
-			      0, NULL, us))
+	if (smtpi_tx_note_reply(e, p, r, 0, NULL))
 		return SMTP_ENOMEM;
-	const char *why = p->cmd == SMTPI_CMD_RSET ? NULL : breaks_rules(p->cmd, r->code);
-	if (why) {
-		if (p->cmd == SMTPI_CMD_END)
-			m->tx.end_broken = 1;
-		return protocol_break(e, why);
-	}
 	int rc;
 	switch (m->tx.state) {
 	case SMTPI_TX_FAILED:
