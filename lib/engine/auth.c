@@ -133,6 +133,15 @@ static enum smtpi_auth_result on_challenge(struct smtpi_engine *e, const struct 
 		*nomem = 1;
 		return SMTPI_AUTH_WAIT;
 	}
+	if (rc == SMTP_EPROTOCOL) {
+		/* a challenge after the mechanism's last response: the server broke the
+		   exchange, the credentials were never judged */
+		snprintf(e->auth_detail, sizeof e->auth_detail, "%s",
+			 "a challenge after the mechanism's last response");
+		smtpi_sasl_clear(&e->sasl);
+		e->sasl_active = 0;
+		return SMTPI_AUTH_BROKEN;
+	}
 	if (rc) {
 		snprintf(e->auth_detail, sizeof e->auth_detail, "%s",
 			 e->sasl.error ? e->sasl.error : "the server's challenge was not acceptable");
@@ -151,8 +160,12 @@ static enum smtpi_auth_result on_challenge(struct smtpi_engine *e, const struct 
 enum smtpi_auth_result smtpi_auth_reply(struct smtpi_engine *e, const struct smtpi_reply *r,
 					struct smtpi_cause *cause, int *nomem)
 {
-	if (r->code == 334 && (e->sasl_active || e->auth_ir))
-		return on_challenge(e, r, nomem);
+	if (r->code == 334 && (e->sasl_active || e->auth_ir)) {
+		enum smtpi_auth_result res = on_challenge(e, r, nomem);
+		if (res == SMTPI_AUTH_BROKEN)
+			refused(e, cause, NULL, SMTP_EPROTOCOL, e->auth_detail);
+		return res;
+	}
 	/* RFC 4954 4: a "*" is answered 501; a challenge with no exchange running
 	   or a success after the client gave up are not replies AUTH can get */
 	if ((r->code == 334 || r->code == 235) && !e->sasl_active) {

@@ -404,7 +404,9 @@ static int dispatch(struct smtpi_engine *e, const struct smtpi_reply *r)
 	int written = h && h->end <= e->sent_total;
 	if (written)
 		e->replies++;
-	if (r->code == 421 && (!h || h->cmd != SMTPI_CMD_QUIT)) {
+	/* RFC 5321 3.8: a 421 may come at any time; only to a QUIT written is it QUIT's
+	   own reply */
+	if (r->code == 421 && !(written && h->cmd == SMTPI_CMD_QUIT)) {
 		closing(e, written ? h : NULL, r);
 		return 0;
 	}

@@ -320,16 +320,16 @@ static int dispatch(struct smtpi_sasl *s, int step, const unsigned char *msg, si
 		/* The prompts ("Username:", "Password:", some with a trailing NUL) are
 		   not standardised: answer by position, and only twice. */
 		if (step > 1)
-			return SMTP_EAUTH;
+			return SMTP_EPROTOCOL;
 		*response = smtpi_base64_encode(step == 0 ? c->user : c->secret,
 						strlen(step == 0 ? c->user : c->secret));
 		return *response ? 0 : SMTP_ENOMEM;
 	case SMTPI_MECH_CRAM_MD5:
-		return step == 0 ? step_cram_md5(s, msg, len, response) : SMTP_EAUTH;
+		return step == 0 ? step_cram_md5(s, msg, len, response) : SMTP_EPROTOCOL;
 	case SMTPI_MECH_OAUTHBEARER:
 	case SMTPI_MECH_XOAUTH2:
 		if (step > 0)
-			return SMTP_EAUTH;
+			return SMTP_EPROTOCOL;
 		rc = keep_error(s, msg, len);
 		if (rc)
 			return rc;
@@ -341,7 +341,7 @@ static int dispatch(struct smtpi_sasl *s, int step, const unsigned char *msg, si
 		if ((unsigned)s->mech & SCRAM_MECHS)
 			return smtpi_scram_step(s, (const char *)msg, len, response);
 		/* PLAIN and EXTERNAL are done after the initial response. */
-		return SMTP_EAUTH;
+		return SMTP_EPROTOCOL;
 	}
 }
 

@@ -105,9 +105,10 @@ int smtpi_sasl_start(struct smtpi_sasl *s, unsigned mech, const struct smtpi_sas
    response). An OAUTHBEARER or XOAUTH2 challenge is the server's error: its JSON is
    stored in s->error, the response is the required %x01 ("AQ==", RFC 7628 3.2.3) or
    for XOAUTH2 "", and the return is 0 (the server then answers 535). Returns 0,
-   SMTP_EAUTH (malformed challenge, a challenge the mechanism does not expect, nonce
-   mismatch, iteration count over the bound, wrong server signature or SCRAM e=),
-   SMTP_ENOMEM. */
+   SMTP_EPROTOCOL (a challenge after the mechanism's last response: PLAIN or
+   EXTERNAL after the initial response, LOGIN after the password, a second
+   CRAM-MD5 or OAuth challenge), SMTP_EAUTH (a malformed challenge, nonce mismatch,
+   iteration count over the bound, wrong server signature or SCRAM e=), SMTP_ENOMEM. */
 int smtpi_sasl_step(struct smtpi_sasl *s, const char *challenge, size_t len,
 		    char **response);
 
