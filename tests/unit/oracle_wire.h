@@ -339,16 +339,18 @@ static inline void orc_keyword(struct orc_replies *r, const char *h, size_t n)
 	size_t k = 0;
 	while (k < n && h[k] != ' ')
 		k++;
-	/* RFC 5321 4.1.1.1: ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-"); a
-	   client may read another shape either way */
-	for (size_t i = 0; i < k; i++)
-		if (!isalnum((unsigned char)h[i]) && !(i > 0 && (h[i] == '-' || h[i] == '=')))
-			r->caps |= ORC_F_CAPS_ODD;
-	if (k == 0)
-		r->caps |= ORC_F_CAPS_ODD;
-	for (size_t i = k; i < n; i++)
-		if ((unsigned char)h[i] < 0x20 || (unsigned char)h[i] >= 0x7f)
-			r->caps |= ORC_F_CAPS_ODD;
+	/* RFC 5321 4.1.1.1: no control octets (a NUL dropped included), no 8-bit
+	   ones, no empty keyword; a client may read a line with them that names an
+	   extension either way (a tab as a space or not) */
+	int odd = r->nul || k == 0;
+	for (size_t i = 0; i < n; i++)
+		odd |= (unsigned char)h[i] < 0x20 || (unsigned char)h[i] >= 0x7f;
+	static const char *const names[] = {"PIPELINING", "CHUNKING", "STARTTLS", "AUTH",
+					    "LIMITS", "SIZE"};
+	for (size_t i = 0; odd && i < sizeof names / sizeof names[0]; i++)
+		for (size_t at = 0; at + strlen(names[i]) <= n; at++)
+			if (orc_prefix(h + at, n - at, names[i]))
+				r->caps |= ORC_F_CAPS_ODD;
 	static const struct {
 		const char *name;
 		unsigned flag;
@@ -418,7 +420,7 @@ static inline void orc_reply_line(struct orc_replies *r)
 	r->code = code;
 	if (r->lines++ > 0 && n > 4)
 		orc_keyword(r, h + 4, n - 4);
-	if ((r->cut || r->nul) && r->lines > 1)
+	if (r->cut && r->lines > 1)
 		r->caps |= ORC_F_CAPS_ODD;
 	r->cut = r->nul = 0;
 	if (n == 3 || h[3] == ' ') {
