@@ -183,7 +183,7 @@ static inline int osrv_code(struct osrv *s, int kind)
 		return r < c / 3 ? 535 : r < c / 2 ? 421 : 334;
 	case OSRV_AUTH:
 		return r < 2 * c / 3 ? osrv_pick(s, auth_no, 5) : r < c ? 421
-		       : r < c + w ? 334 : 235;
+		       : r < c + w + 40 ? 334 : 235;
 	case OSRV_CANCEL:
 		return r < w * 10 ? 235 : 501;
 	case OSRV_HELO:
@@ -356,18 +356,18 @@ static inline void osrv_end(struct osrv *s)
 /* The server read this command completely. */
 static inline void osrv_command(struct osrv *s, const struct orc_event *ev)
 {
+	/* the commands answered by one reply of their kind and nothing else */
+	static const struct {
+		int cmd, kind;
+	} plain[] = {{ORC_EHLO, OSRV_EHLO}, {ORC_LHLO, OSRV_EHLO}, {ORC_HELO, OSRV_HELO},
+		     {ORC_STARTTLS, OSRV_STARTTLS}, {ORC_DATA, OSRV_DATA}};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		if (ev->cmd == plain[i].cmd) {
+			osrv_answer(s, plain[i].kind);
+			return;
+		}
 	int code;
 	switch (ev->cmd) {
-	case ORC_EHLO:
-	case ORC_LHLO:
-		osrv_answer(s, OSRV_EHLO);
-		return;
-	case ORC_HELO:
-		osrv_answer(s, OSRV_HELO);
-		return;
-	case ORC_STARTTLS:
-		osrv_answer(s, OSRV_STARTTLS);
-		return;
 	case ORC_AUTH:
 		osrv_auth(s, ev);
 		return;
@@ -387,9 +387,6 @@ static inline void osrv_command(struct osrv *s, const struct orc_event *ev)
 		code = osrv_answer(s, OSRV_RCPT);
 		if (code >= 200 && code < 300 && s->mail_ok)
 			s->rcpt_ok++;
-		return;
-	case ORC_DATA:
-		osrv_answer(s, OSRV_DATA);
 		return;
 	case ORC_DOT:
 		osrv_end(s);

@@ -173,6 +173,9 @@ static void gen_scenario(uint64_t seed)
 	if (orc_chance(r, 450)) {
 		v->fault = 1 + (int)orc_below(r, 4);
 		v->fault_at = orc_below(r, replies);
+	} else if (v->starttls && orc_chance(r, 50)) {
+		v->fault = OSRV_EXTRA; /* plain text after STARTTLS's 220 (RFC 3207 5) */
+		v->fault_at = 2;
 	}
 }
 
