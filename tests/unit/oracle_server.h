@@ -4,8 +4,12 @@
    code the command does not allow; and at most one fault per scenario at a chosen
    reply: a drop (EOF, maybe inside the reply), a stall, an unsolicited extra reply
    after the reply, or a reply with a bare LF or CR. After a fault the server sends
-   nothing more. LMTP: one final reply per RCPT it accepted (RFC 2033 4.2), one
-   when it accepted none. */
+   nothing more on that connection. LMTP: one final reply per RCPT it accepted
+   (RFC 2033 4.2), one when it accepted none. It may offer STARTTLS (RFC 3207), AUTH
+   PLAIN and LOGIN (RFC 4954; its SASL exchange: 334 challenges, then 235 or a
+   refusal; "*" gets 501) and LIMITS RCPTMAX/MAILMAX (RFC 9422: a RCPT beyond
+   RCPTMAX gets 452, a MAIL beyond MAILMAX 451), and answers STARTTLS, AUTH, the
+   greeting, EHLO, MAIL and RCPT now and then with a code they cannot have. */
 #ifndef ORACLE_SERVER_H
 #define ORACLE_SERVER_H
 
@@ -41,7 +45,10 @@ enum osrv_fault { OSRV_NONE, OSRV_DROP, OSRV_STALL, OSRV_EXTRA, OSRV_BARELF };
 /* what a reply answers */
 enum osrv_kind {
 	OSRV_GREETING, OSRV_EHLO, OSRV_HELO, OSRV_MAIL, OSRV_RCPT, OSRV_DATA, OSRV_END,
-	OSRV_CHUNK, OSRV_RSET, OSRV_QUIT, OSRV_OTHER
+	OSRV_CHUNK, OSRV_RSET, OSRV_QUIT, OSRV_OTHER, OSRV_STARTTLS,
+	OSRV_CHALLENGE,           /* a SASL step that is due a 334 */
+	OSRV_AUTH,                /* the end of a SASL exchange */
+	OSRV_CANCEL               /* the client's "*" */
 };
 
 struct osrv {
@@ -58,6 +65,16 @@ struct osrv {
 	size_t rcpt_ok;
 	int greeting_code;
 	unsigned long queued;
+	unsigned rcptmax, mailmax; /* LIMITS offered, 0: not */
+	int starttls;             /* STARTTLS offered (before TLS) */
+	int tls;                  /* this connection runs TLS */
+	const char *auth;         /* the AUTH mechanisms offered, or NULL */
+	int auth_plain;           /* ... also before TLS */
+	unsigned mails, rcpts;    /* MAILs on this connection; RCPTs since the MAIL */
+	int sasl;                 /* in a SASL exchange: the client's next line answers */
+	int sasl_left;            /* 334 challenges still due */
+	int sasl_mech;            /* ORC_F_PLAIN or ORC_F_LOGIN */
+	int force;                /* the next reply's code, or 0 */
 	char pipe[1 << 16];       /* replies not yet given to the client */
 	size_t len, off;
 };
@@ -77,14 +94,14 @@ static inline void osrv_put(struct osrv *s, const char *p, size_t n)
 static inline void osrv_line(struct osrv *s, int code, char sep, const char *text)
 {
 	char buf[300], enh[16] = "";
-	if (s->enhanced && code != 220 && code != 354)
+	if (s->enhanced && code != 220 && code != 354 && code != 334)
 		snprintf(enh, sizeof enh, "%d.%d.%d ", code / 100, (int)orc_below(s->rng, 8),
 			 (int)orc_below(s->rng, 10));
 	int n = snprintf(buf, sizeof buf - 1, "%d%c%s%s\r\n", code, sep, enh, text);
-	if (n < 7)
+	if (n < 6)
 		return;
 	size_t len = (size_t)n;
-	if (orc_chance(s->rng, 20)) {
+	if (n > 7 && code != 334 && orc_chance(s->rng, 20)) {
 		memmove(buf + 6, buf + 5, len - 5);
 		buf[5] = '\0';
 		len++;
@@ -94,14 +111,15 @@ static inline void osrv_line(struct osrv *s, int code, char sep, const char *tex
 
 static inline void osrv_reply(struct osrv *s, int code, const char *text)
 {
-	if (orc_chance(s->rng, 100))
+	if (code != 334 && orc_chance(s->rng, 100))
 		osrv_line(s, code, '-', "first of two lines");
 	osrv_line(s, code, ' ', text);
 }
 
 static inline void osrv_ehlo_ok(struct osrv *s)
 {
-	const char *caps[5];
+	const char *caps[8];
+	char auth[64], limits[48];
 	size_t n = 0;
 	if (s->pipelining)
 		caps[n++] = "PIPELINING";
@@ -110,6 +128,20 @@ static inline void osrv_ehlo_ok(struct osrv *s)
 	caps[n++] = "8BITMIME";
 	if (s->enhanced)
 		caps[n++] = "ENHANCEDSTATUSCODES";
+	if (s->starttls && !s->tls)
+		caps[n++] = "STARTTLS";
+	if (s->auth && (s->tls || s->auth_plain)) {
+		snprintf(auth, sizeof auth, "AUTH %s", s->auth);
+		caps[n++] = auth;
+	}
+	if (s->rcptmax || s->mailmax) {
+		int k = snprintf(limits, sizeof limits, "LIMITS");
+		if (s->rcptmax)
+			k += snprintf(limits + k, sizeof limits - (size_t)k, " RCPTMAX=%u", s->rcptmax);
+		if (s->mailmax)
+			snprintf(limits + k, sizeof limits - (size_t)k, " MAILMAX=%u", s->mailmax);
+		caps[n++] = limits;
+	}
 	osrv_put(s, "250-mx.test\r\n", 13);
 	for (size_t i = 0; i < n; i++) {
 		char line[64];
@@ -128,14 +160,32 @@ static inline int osrv_code(struct osrv *s, int kind)
 {
 	static const int temp[] = {450, 451, 452}, perm[] = {550, 552, 553, 554};
 	static const int helo_no[] = {500, 501, 502, 550}, bad_data[] = {250, 334};
+	static const int bad_greeting[] = {250, 221, 334}, tls_no[] = {454, 501, 554};
+	static const int auth_no[] = {535, 454, 534, 538, 501};
 	size_t r = orc_below(s->rng, 1000);
-	unsigned c = s->p_conn;
+	unsigned c = s->p_conn, w = s->p_wrong;
+	if (s->force) {
+		int code = s->force;
+		s->force = 0;
+		return code;
+	}
 	switch (kind) {
 	case OSRV_GREETING:
-		return r < c / 3 ? 421 : r < 2 * c / 3 ? 451 : r < c ? 554 : 220;
+		return r < c / 3 ? 421 : r < 2 * c / 3 ? 451 : r < c ? 554
+		       : r < c + w ? osrv_pick(s, bad_greeting, 3) : 220;
 	case OSRV_EHLO:
 		return r < c / 2 ? osrv_pick(s, helo_no, 4) : r < 2 * c / 3 ? 451
-		       : r < 5 * c / 6 ? 554 : r < c ? 421 : 250;
+		       : r < 5 * c / 6 ? 554 : r < c ? 421 : r < c + w / 2 ? 334 : 250;
+	case OSRV_STARTTLS:
+		return r < c / 2 ? osrv_pick(s, tls_no, 3) : r < c ? 421
+		       : r < c + w ? osrv_pick(s, bad_greeting, 3) : 220;
+	case OSRV_CHALLENGE:
+		return r < c / 3 ? 535 : r < c / 2 ? 421 : 334;
+	case OSRV_AUTH:
+		return r < 2 * c / 3 ? osrv_pick(s, auth_no, 5) : r < c ? 421
+		       : r < c + w + 40 ? 334 : 235;
+	case OSRV_CANCEL:
+		return r < w * 10 ? 235 : 501;
 	case OSRV_HELO:
 		return r < c / 6 ? 451 : r < c / 3 ? 554 : r < c / 2 ? 421 : 250;
 	case OSRV_QUIT:
@@ -155,6 +205,8 @@ static inline int osrv_code(struct osrv *s, int kind)
 		return osrv_pick(s, perm, 4);
 	if ((r -= s->p_perm) < s->p_wrong && kind == OSRV_DATA)
 		return osrv_pick(s, bad_data, 2);
+	if (r < s->p_wrong / 4 && (kind == OSRV_MAIL || kind == OSRV_RCPT))
+		return 334;
 	if (r < s->p_wrong && (kind == OSRV_END || kind == OSRV_CHUNK))
 		return 354;
 	return kind == OSRV_DATA ? 354 : kind == OSRV_RCPT && orc_chance(s->rng, 100) ? 251 : 250;
@@ -169,6 +221,10 @@ static inline void osrv_normal(struct osrv *s, int kind, int code)
 	}
 	if (kind == OSRV_END && code == 250)
 		snprintf(text, sizeof text, "Ok: queued as Q%lu", ++s->queued);
+	else if (code == 334)
+		/* RFC 4954 4: the challenge in base64: none for PLAIN, LOGIN's prompts */
+		snprintf(text, sizeof text, "%s", s->sasl_mech != ORC_F_LOGIN ? ""
+			 : s->sasl_left > 1 ? "VXNlcm5hbWU6" : "UGFzc3dvcmQ6");
 	else
 		snprintf(text, sizeof text, "%s",
 			 code == 220 ? "mx.test ESMTP" : code == 354 ? "go ahead"
@@ -231,9 +287,60 @@ static inline int osrv_answer(struct osrv *s, int kind)
 	return code;
 }
 
-static inline void osrv_start(struct osrv *s)
+/* A new connection (the first, or the session's next): the greeting. */
+static inline void osrv_connect(struct osrv *s, int tls)
 {
+	s->silent = s->eof = 0;
+	s->len = s->off = 0;
+	s->tls = tls;
+	s->mails = s->rcpts = 0;
+	s->mail_ok = 0;
+	s->rcpt_ok = 0;
+	s->sasl = s->force = 0;
 	s->greeting_code = osrv_answer(s, OSRV_GREETING);
+}
+
+/* STARTTLS's handshake finished: RFC 3207 4.2, the server forgets the dialogue. */
+static inline void osrv_tls(struct osrv *s)
+{
+	s->tls = 1;
+	s->mail_ok = 0;
+	s->rcpt_ok = 0;
+}
+
+/* The SASL exchange (RFC 4954 4): a challenge while one is due, then the verdict;
+   "*" cancels. */
+static inline void osrv_sasl(struct osrv *s, const struct orc_event *ev)
+{
+	int code;
+	if (ev->flags & ORC_F_CANCEL) {
+		s->sasl = 0;
+		osrv_answer(s, OSRV_CANCEL);
+		return;
+	}
+	if (s->sasl_left > 0) {
+		code = osrv_answer(s, OSRV_CHALLENGE);
+		s->sasl = code == 334;
+		s->sasl_left -= s->sasl;
+		return;
+	}
+	code = osrv_answer(s, OSRV_AUTH);
+	s->sasl = code == 334; /* a challenge nothing answers */
+}
+
+static inline void osrv_auth(struct osrv *s, const struct orc_event *ev)
+{
+	unsigned mech = ev->flags & (ORC_F_PLAIN | ORC_F_LOGIN);
+	int offered = s->auth && (s->tls || s->auth_plain) &&
+		      strstr(s->auth, mech == ORC_F_PLAIN ? "PLAIN" : "LOGIN");
+	if (!mech || !offered) {
+		s->force = 504;
+		osrv_answer(s, OSRV_AUTH);
+		return;
+	}
+	s->sasl_mech = (int)mech;
+	s->sasl_left = (mech == ORC_F_PLAIN ? 1 : 2) - ((ev->flags & ORC_F_IR) ? 1 : 0);
+	osrv_sasl(s, ev);
 }
 
 /* The final replies to an end of data. */
@@ -249,27 +356,37 @@ static inline void osrv_end(struct osrv *s)
 /* The server read this command completely. */
 static inline void osrv_command(struct osrv *s, const struct orc_event *ev)
 {
+	/* the commands answered by one reply of their kind and nothing else */
+	static const struct {
+		int cmd, kind;
+	} plain[] = {{ORC_EHLO, OSRV_EHLO}, {ORC_LHLO, OSRV_EHLO}, {ORC_HELO, OSRV_HELO},
+		     {ORC_STARTTLS, OSRV_STARTTLS}, {ORC_DATA, OSRV_DATA}};
+	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+		if (ev->cmd == plain[i].cmd) {
+			osrv_answer(s, plain[i].kind);
+			return;
+		}
 	int code;
 	switch (ev->cmd) {
-	case ORC_EHLO:
-	case ORC_LHLO:
-		osrv_answer(s, OSRV_EHLO);
-		return;
-	case ORC_HELO:
-		osrv_answer(s, OSRV_HELO);
+	case ORC_AUTH:
+		osrv_auth(s, ev);
 		return;
 	case ORC_MAIL:
+		/* RFC 9422 4.1: MAILMAX counts every MAIL of the session */
+		if (s->mailmax && ++s->mails > s->mailmax)
+			s->force = 451;
 		code = osrv_answer(s, OSRV_MAIL);
 		s->mail_ok = code >= 200 && code < 300;
 		s->rcpt_ok = 0;
+		s->rcpts = 0;
 		return;
 	case ORC_RCPT:
+		/* RFC 9422 4.2, RFC 5321 4.5.3.1.10: too many recipients */
+		if (s->rcptmax && ++s->rcpts > s->rcptmax)
+			s->force = 452;
 		code = osrv_answer(s, OSRV_RCPT);
 		if (code >= 200 && code < 300 && s->mail_ok)
 			s->rcpt_ok++;
-		return;
-	case ORC_DATA:
-		osrv_answer(s, OSRV_DATA);
 		return;
 	case ORC_DOT:
 		osrv_end(s);
@@ -290,7 +407,10 @@ static inline void osrv_command(struct osrv *s, const struct orc_event *ev)
 			s->eof = 1;
 		return;
 	default:
-		osrv_answer(s, OSRV_OTHER);
+		if (s->sasl)
+			osrv_sasl(s, ev);
+		else
+			osrv_answer(s, OSRV_OTHER);
 		return;
 	}
 }

@@ -3,12 +3,15 @@
 #ifndef ORACLE_WALK_H
 #define ORACLE_WALK_H
 
+#include "oracle_conn.h"
+
 static inline void orc_take_snap(const struct orc_state *st, struct orc_snap *s,
 				 unsigned long total)
 {
 	memset(s, 0, sizeof *s);
 	s->total = total;
 	s->phase = st->phase;
+	s->tls_wait = st->tls_wait;
 	s->pipelining = st->pipelining;
 	s->gone = st->ended || st->closed;
 	s->quit_written = st->quit_written;
@@ -44,7 +47,10 @@ static inline void orc_on_queued(struct orc_state *st, unsigned long total)
 /* The first octet of a command or content, at offset `at` of the client's stream. */
 static inline void orc_on_begin(struct orc_state *st, unsigned long at)
 {
-	size_t first = st->nsnaps > ORC_MAX_SNAPS ? st->nsnaps - ORC_MAX_SNAPS : 0, k = first;
+	size_t first = st->nsnaps > ORC_MAX_SNAPS ? st->nsnaps - ORC_MAX_SNAPS : 0;
+	if (first < st->snap_first)
+		first = st->snap_first;
+	size_t k = first;
 	while (k < st->nsnaps && st->snaps[k % ORC_MAX_SNAPS].total <= at)
 		k++;
 	if (k == st->nsnaps) {
@@ -65,6 +71,9 @@ static inline void orc_on_begin(struct orc_state *st, unsigned long at)
 	}
 	if (s->quit_written)
 		orc_violation(st, "the client wrote after QUIT");
+	if (s->tls_wait)
+		orc_violation(st, "written between STARTTLS's 220 and the TLS handshake "
+				  "(RFC 3207 4.2)");
 	if (s->owed > 0 && !s->pipelining)
 		orc_violation(st, "lock-step: written while a reply to %s was awaited "
 				  "(no PIPELINING)", orc_cmd_name(s->first_owed));
@@ -94,8 +103,14 @@ static inline void orc_on_mail(struct orc_state *st, const struct orc_event *ev)
 		st->res->uncertain = 1;
 		return;
 	}
-	if (st->set->strict && orc_msg_decided(st, (size_t)ev->msg))
-		orc_violation(st, "MAIL again for message %d, already decided", ev->msg);
+	size_t lo = orc_next_lo(st, ev->msg), n = st->set->nrcpts[ev->msg];
+	if (st->set->strict && (lo >= n || orc_msg_decided(st, (size_t)ev->msg)))
+		orc_violation(st, "MAIL again for message %d, all of whose recipients had their "
+				  "transaction", ev->msg);
+	/* RFC 9422 4.1: MAILMAX counts every MAIL of the connection */
+	if (st->mailmax && ++st->mails > st->mailmax)
+		orc_violation(st, "MAIL number %zu although LIMITS MAILMAX=%lu (RFC 9422 4.1)",
+			      st->mails, st->mailmax);
 	if (st->ntx == ORC_MAX_TX) {
 		st->res->uncertain = 1;
 		return;
@@ -103,6 +118,10 @@ static inline void orc_on_mail(struct orc_state *st, const struct orc_event *ev)
 	struct orc_tx *tx = &st->tx[st->ntx];
 	memset(tx, 0, sizeof *tx);
 	tx->msg = ev->msg;
+	tx->conn = st->conn;
+	/* the recipients in order, RCPTMAX of them to a transaction (RFC 9422 4.2) */
+	tx->lo = lo < n ? lo : n;
+	tx->hi = st->rcptmax && n - tx->lo > st->rcptmax ? tx->lo + st->rcptmax : n;
 	st->cur = (int)st->ntx++;
 	st->rset_since_mail = 0;
 	orc_owe(st, ORC_MAIL, st->cur, -1);
@@ -114,6 +133,17 @@ static inline void orc_on_rcpt(struct orc_state *st, const struct orc_event *ev)
 	if (!tx || ev->msg != tx->msg || tx->data_written || tx->bdat ||
 	    !orc_rc(st, ev->msg, ev->rcpt) || tx->nrcpt == ORC_MAX_RCPTS) {
 		orc_violation(st, "RCPT outside its message's envelope");
+		st->res->uncertain = 1;
+		return;
+	}
+	if (st->rcptmax && tx->nrcpt >= st->rcptmax)
+		orc_violation(st, "more RCPTs in one transaction than LIMITS RCPTMAX=%lu "
+				  "(RFC 9422 4.2)", st->rcptmax);
+	if ((size_t)ev->rcpt != tx->lo + tx->nrcpt || (size_t)ev->rcpt >= tx->hi) {
+		if (st->set->strict)
+			orc_violation(st, "RCPT for recipient %d of message %d out of order: the "
+					  "transaction carries %zu..%zu", ev->rcpt, ev->msg,
+				      tx->lo, tx->hi - 1);
 		st->res->uncertain = 1;
 		return;
 	}
@@ -176,12 +206,23 @@ static inline void orc_on_cmd(struct orc_state *st, const struct orc_event *ev)
 	if (cmd != ORC_DOT && tx && tx->data_code == 354 && !tx->end_written)
 		orc_violation(st, "%s written after 354 instead of the content",
 			      orc_cmd_name(cmd));
+	if (cmd != ORC_OTHER && st->auth_answer)
+		orc_violation(st, "%s written while a 334 awaited the client's response "
+				  "(RFC 4954 4)", orc_cmd_name(cmd));
 	switch (cmd) {
 	case ORC_EHLO:
 	case ORC_LHLO:
 		if (s->phase != ORC_PH_EHLO || (cmd == ORC_LHLO) != (st->set->lmtp != 0))
 			orc_violation(st, "%s out of place", orc_cmd_name(cmd));
 		orc_owe(st, cmd, -1, -1);
+		return;
+	case ORC_STARTTLS:
+		if (s->phase != ORC_PH_STARTTLS || st->tls_wait || st->tls_active)
+			orc_violation(st, "STARTTLS out of place");
+		orc_owe(st, cmd, -1, -1);
+		return;
+	case ORC_AUTH:
+		orc_on_auth_cmd(st, s, ev->flags);
 		return;
 	case ORC_HELO:
 		if (s->phase != ORC_PH_HELO)
@@ -199,7 +240,9 @@ static inline void orc_on_cmd(struct orc_state *st, const struct orc_event *ev)
 		orc_owe(st, cmd, (int)st->ntx, -1); /* the transaction it opens the way for */
 		return;
 	case ORC_QUIT:
-		if (st->set->strict && !s->all_decided)
+		/* RFC 9422 4.1: at MAILMAX the client ends the connection and goes on
+		   over a new one */
+		if (st->set->strict && !s->all_decided && !(st->mailmax && st->mails >= st->mailmax))
 			orc_violation(st, "QUIT while a submitted message was undecided");
 		st->quit_written = 1;
 		orc_owe(st, cmd, -1, -1);
@@ -224,37 +267,8 @@ static inline void orc_on_cmd(struct orc_state *st, const struct orc_event *ev)
 		}
 		return;
 	default:
-		if (st->set->strict)
-			orc_violation(st, "%s the scenario never asks for", orc_cmd_name(cmd));
-		orc_owe(st, cmd, -1, -1);
+		orc_on_sasl_line(st, ev->flags);
 		return;
-	}
-}
-
-/* The connection phase (RFC 5321 3.1, 4.1.4; DESIGN.md "Verdicts": a 4xx defers, a
-   5xx greeting or EHLO/HELO fails, a 421 closes). */
-static inline void orc_on_hello(struct orc_state *st, const struct orc_owed *o, int code,
-				int flags)
-{
-	smtp_stage stage = o->cmd == ORC_GREETING ? SMTP_STAGE_GREETING : SMTP_STAGE_EHLO;
-	if (code >= 200 && code < 300) {
-		st->phase = o->cmd == ORC_GREETING ? ORC_PH_EHLO : ORC_PH_READY;
-		if (o->cmd == ORC_EHLO || o->cmd == ORC_LHLO) {
-			st->pipelining = (flags & ORC_F_PIPE) != 0;
-			/* RFC 2033 4.2 defines LMTP's per-recipient final replies for
-			   DATA only: an LMTP client sends DATA even when CHUNKING is
-			   offered */
-			st->chunking = (flags & ORC_F_CHUNK) != 0 && !st->set->lmtp;
-		}
-	} else if (o->cmd == ORC_EHLO &&
-		   (code == 500 || code == 501 || code == 502 || code == 550)) {
-		st->phase = ORC_PH_HELO;
-	} else if (code >= 400 && code < 600) {
-		orc_decide_all(st, code < 500 ? SMTP_VERDICT_DEFERRED : SMTP_VERDICT_FAILED, stage,
-			       code, SMTP_EREJECTED);
-		st->phase = ORC_PH_DEAD;
-	} else {
-		orc_unmodelled(st, code, orc_cmd_name(o->cmd));
 	}
 }
 
@@ -286,10 +300,8 @@ static inline int orc_on_tx_reply(struct orc_state *st, const struct orc_owed *o
 	int refused = code >= 400 && code < 600;
 	switch (o->cmd) {
 	case ORC_MAIL:
-		if (code >= 300 && code < 400) {
-			orc_unmodelled(st, code, "MAIL");
-			return 0;
-		}
+		if (code >= 300 && code < 400)
+			return -1;
 		tx->mail_answered = 1;
 		if (refused) {
 			tx->mail_refused = 1;
@@ -297,10 +309,8 @@ static inline int orc_on_tx_reply(struct orc_state *st, const struct orc_owed *o
 		}
 		return 0;
 	case ORC_RCPT:
-		if (code >= 300 && code < 400) {
-			orc_unmodelled(st, code, "RCPT");
-			return 0;
-		}
+		if (code >= 300 && code < 400)
+			return -1;
 		tx->answered++;
 		if (code < 300) {
 			const struct orc_rcpt *r = orc_rc(st, tx->msg, o->rcpt);
@@ -339,11 +349,8 @@ static inline void orc_on_reply(struct orc_state *st, const struct orc_event *ev
 	int code = ev->code;
 	if (st->ended || st->closed)
 		return;
-	if (st->tls_wait) {
-		/* bytes after STARTTLS's 220 and before the handshake (RFC 3207 5) */
-		st->res->uncertain = 1;
-		return;
-	}
+	if (st->tls_wait)
+		return; /* before the handshake: discarded (RFC 3207 5, DESIGN.md) */
 	struct orc_match *mt = st->res->nmatch < ORC_MAX_MATCH ? &st->res->match[st->res->nmatch++]
 								 : NULL;
 	if (mt) {
@@ -381,7 +388,7 @@ static inline void orc_on_reply(struct orc_state *st, const struct orc_event *ev
 	case ORC_EHLO:
 	case ORC_LHLO:
 	case ORC_HELO:
-		orc_on_hello(st, o, code, ev->flags);
+		rc = orc_on_hello(st, o, ev);
 		break;
 	case ORC_QUIT:
 		st->closed = 1;
@@ -391,9 +398,11 @@ static inline void orc_on_reply(struct orc_state *st, const struct orc_event *ev
 		rc = code < 300 ? 0 : -1;
 		break;
 	case ORC_STARTTLS:
-		st->tls_wait = code == 220;
+		rc = orc_on_starttls_reply(st, code);
 		break;
 	case ORC_AUTH:
+		rc = orc_on_auth_reply(st, code);
+		break;
 	case ORC_OTHER:
 		break;
 	default:
@@ -416,7 +425,8 @@ static inline void orc_outcome(struct orc_msg *m, size_t n)
 	size_t acc = 0;
 	m->outcome = SMTP_PENDING;
 	m->error = 0;
-	m->failed_stage = m->failed_alt = SMTP_STAGE_NONE;
+	m->failed_stage = SMTP_STAGE_NONE;
+	m->failed_alt = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (m->r[i].verdict == SMTP_VERDICT_PENDING)
 			return;
@@ -452,6 +462,8 @@ static inline void orc_walk(const struct orc_transcript *t, const struct orc_set
 	st->set = set;
 	st->res = res;
 	st->cur = -1;
+	st->conn = 1;
+	st->tls_active = set->tls == SMTP_TLS_IMPLICIT;
 	orc_owe(st, ORC_GREETING, -1, -1);
 	for (size_t i = 0; i < t->n && !res->uncertain; i++) {
 		const struct orc_event *ev = &t->ev[i];
@@ -481,13 +493,30 @@ static inline void orc_walk(const struct orc_transcript *t, const struct orc_set
 						  "answered written commands", ev->n, st->matched);
 			break;
 		case ORC_TLS:
-			st->tls_wait = 0;
-			st->phase = ORC_PH_EHLO;
-			st->pipelining = st->chunking = 0;
+			orc_on_tls(st);
+			break;
+		case ORC_LOCAL:
+			orc_on_local(st, ev->code);
+			break;
+		case ORC_CONNECT:
+			orc_on_connect(st);
+			break;
+		case ORC_INJECT:
+			/* the session does not discard them silently: a protocol error */
+			if (st->tls_wait)
+				orc_end(st, SMTP_EPROTOCOL, 0);
+			break;
+		case ORC_EOF:
+			/* a server that hangs up after QUIT, with nothing else owed, ended
+			   the connection well */
+			if (st->quit_written && st->count == 1 && st->owed[st->head].cmd == ORC_QUIT)
+				st->closed = 1;
+			else if (!st->closed)
+				orc_end(st, SMTP_ECLOSED, 0);
 			break;
 		default:
 			if (!st->closed)
-				orc_end(st, ev->kind == ORC_EOF ? SMTP_ECLOSED : SMTP_ETIMEDOUT, 0);
+				orc_end(st, SMTP_ETIMEDOUT, 0);
 			break;
 		}
 	}

@@ -2,8 +2,9 @@
    server would: command lines, DATA content up to CRLF.CRLF (un-stuffed, RFC 5321
    4.5.2), "BDAT n" and its n octets (RFC 3030 2), and checks the content against
    the message's. orc_replies splits what the client was given into replies: a line
-   ends only at CRLF, a bare LF or CR is a protocol error there, NUL octets are
-   dropped, codes 200..559, one code per reply (RFC 5321 4.2). Addresses follow the
+   ends only at CRLF, a bare LF or CR is a protocol error there, NUL octets in the
+   text are dropped, codes 200..559, one code per reply (RFC 5321 4.2); an EHLO reply's
+   PIPELINING, CHUNKING, STARTTLS, AUTH and LIMITS. Addresses follow the
    pattern the oracle's tests use: sender m<k>@x.test, recipients r<k>.<i>@y.test. */
 #ifndef ORACLE_WIRE_H
 #define ORACLE_WIRE_H
@@ -119,10 +120,21 @@ static inline void orc_compare(struct orc_client *c, const char *p, size_t n)
 	c->off += n;
 }
 
-static inline int orc_content_flags(const struct orc_client *c)
+static inline unsigned orc_content_flags(const struct orc_client *c)
 {
 	int ok = !c->bad && c->msg >= 0 && c->off == c->content_len[c->msg];
 	return ok ? 0 : ORC_F_BADDATA;
+}
+
+/* "AUTH PLAIN [initial-response]" (RFC 4954 4): the mechanism and whether an
+   initial response follows it. */
+static inline unsigned orc_auth_flags(const char *line, size_t len)
+{
+	const char *p = line + 5, *end = line + len;
+	const char *sp = memchr(p, ' ', (size_t)(end - p));
+	size_t n = (size_t)((sp ? sp : end) - p);
+	unsigned f = orc_is(p, n, "PLAIN") ? ORC_F_PLAIN : orc_is(p, n, "LOGIN") ? ORC_F_LOGIN : 0;
+	return f | (sp && sp + 1 < end ? ORC_F_IR : 0);
 }
 
 static inline void orc_command(struct orc_client *c, int cmd)
@@ -130,9 +142,17 @@ static inline void orc_command(struct orc_client *c, int cmd)
 	const char *line = c->line;
 	size_t len = c->len;
 	int msg = -1, rcpt = -1;
+	unsigned flags = 0;
 	if (c->overlong)
 		cmd = ORC_OTHER;
 	switch (cmd) {
+	case ORC_AUTH:
+		flags = orc_auth_flags(line, len);
+		break;
+	case ORC_OTHER:
+		if (orc_is(line, len, "*"))
+			flags = ORC_F_CANCEL;
+		break;
 	case ORC_MAIL:
 		orc_address(line, len, 'm', &msg, &rcpt);
 		c->msg = msg;
@@ -162,13 +182,13 @@ static inline void orc_command(struct orc_client *c, int cmd)
 	default:
 		break;
 	}
-	orc_push(c->t, ORC_CMD, cmd, 0, msg, rcpt, 0, 0);
+	orc_push(c->t, ORC_CMD, cmd, flags, msg, rcpt, 0, 0);
 	c->begun = 0;
 }
 
 static inline void orc_bdat_done(struct orc_client *c)
 {
-	int flags = c->last ? ORC_F_LAST | orc_content_flags(c) : 0;
+	unsigned flags = c->last ? ORC_F_LAST | orc_content_flags(c) : 0;
 	orc_push(c->t, ORC_CMD, ORC_BDAT, flags, c->msg, -1, 0, c->chunk);
 	c->mode = ORC_M_CMD;
 	c->begun = 0;
@@ -262,9 +282,15 @@ static inline void orc_client_feed(struct orc_client *c, const char *p, size_t n
 struct orc_replies {
 	struct orc_transcript *t;
 	int cr, dead;
-	char head[40];                /* the current line's first octets */
+	char head[64];                /* the current line's first octets */
 	size_t hlen;
-	int code, lines, caps;
+	int code, lines;
+	int replies, after220;        /* replies so far; the last was a later 220 */
+	int cut;                      /* the line is longer than head */
+	int nul;                      /* a NUL was dropped from the line */
+	char code_text[3];            /* the code of the reply's first line */
+	unsigned caps;
+	unsigned long limits;         /* LIMITS RCPTMAX | MAILMAX << 16 */
 };
 
 static inline void orc_replies_init(struct orc_replies *r, struct orc_transcript *t)
@@ -279,35 +305,130 @@ static inline void orc_replies_bad(struct orc_replies *r)
 	r->dead = 1;
 }
 
+/* Whether the first n (up to 4) octets of a reply line can start one: a code
+   200..559, then a space or a hyphen (RFC 5321 4.2). A client sees a break there
+   as soon as the octet arrives. */
+static inline int orc_reply_start_ok(const char *h, size_t n)
+{
+	static const char lo[] = "200", hi[] = "559";
+	for (size_t i = 0; i < n && i < 3; i++)
+		if (h[i] < lo[i] || h[i] > hi[i])
+			return 0;
+	return n < 4 || h[3] == ' ' || h[3] == '-';
+}
+
+/* "RCPTMAX=3" (RFC 9422 3): the limit's value when the word names it, 0 when it
+   names another, -1 when its value is malformed (how a client reads that is not
+   said). */
+static inline long orc_limit(const char *w, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	unsigned long v;
+	const char *p = w + k + 1;
+	if (n < k || !orc_prefix(w, n, name) || (n > k && w[k] != '='))
+		return 0;
+	if (n <= k + 1 || !orc_number(&p, w + n, &v) || p != w + n || v == 0)
+		return -1;
+	return v < ORC_LIMIT_MAX ? (long)v : (long)ORC_LIMIT_MAX;
+}
+
+/* One EHLO keyword line (RFC 5321 4.1.1.1): the keyword up to a space, then its
+   parameters, each up to a space. */
+static inline void orc_keyword(struct orc_replies *r, const char *h, size_t n)
+{
+	size_t k = 0;
+	while (k < n && h[k] != ' ')
+		k++;
+	/* RFC 5321 4.1.1.1: no control octets (a NUL dropped included), no 8-bit
+	   ones, no empty keyword; a client may read a line with them that names an
+	   extension either way (a tab as a space or not) */
+	int odd = r->nul || k == 0;
+	for (size_t i = 0; i < n; i++)
+		odd |= (unsigned char)h[i] < 0x20 || (unsigned char)h[i] >= 0x7f;
+	static const char *const names[] = {"PIPELINING", "CHUNKING", "STARTTLS", "AUTH",
+					    "LIMITS", "SIZE"};
+	for (size_t i = 0; odd && i < sizeof names / sizeof names[0]; i++)
+		for (size_t at = 0; at + strlen(names[i]) <= n; at++)
+			if (orc_prefix(h + at, n - at, names[i]))
+				r->caps |= ORC_F_CAPS_ODD;
+	static const struct {
+		const char *name;
+		unsigned flag;
+	} kw[] = {{"PIPELINING", ORC_F_PIPE}, {"CHUNKING", ORC_F_CHUNK},
+		  {"STARTTLS", ORC_F_STARTTLS}, {"AUTH", ORC_F_AUTH}, {"LIMITS", 0},
+		  {"SIZE", ORC_F_CAPS_ODD}};
+	size_t which = 0, at = k;
+	while (which < sizeof kw / sizeof kw[0] && !orc_is(h, k, kw[which].name))
+		which++;
+	if (which == sizeof kw / sizeof kw[0] && k >= 5 && orc_prefix(h, k, "AUTH=")) {
+		which = 3; /* the old "AUTH=PLAIN LOGIN" some servers still send */
+		at = 5;
+	}
+	if (which == sizeof kw / sizeof kw[0])
+		return;
+	if (kw[which].flag == ORC_F_CAPS_ODD) {
+		/* no limit, or one far above any message of the oracle's */
+		const char *p = h + k + 1;
+		unsigned long v;
+		if (k < n && !(orc_number(&p, h + n, &v) && p == h + n && v >= 65536))
+			r->caps |= ORC_F_CAPS_ODD;
+		return;
+	}
+	r->caps |= kw[which].flag;
+	while (at < n) {
+		while (at < n && h[at] == ' ')
+			at++;
+		size_t e = at;
+		while (e < n && h[e] != ' ')
+			e++;
+		const char *w = h + at;
+		if (kw[which].flag == ORC_F_AUTH) {
+			r->caps |= orc_is(w, e - at, "PLAIN")   ? ORC_F_PLAIN
+				   : orc_is(w, e - at, "LOGIN") ? ORC_F_LOGIN
+				   : e > at                     ? ORC_F_AUTHOTHER : 0;
+		} else if (!kw[which].flag) {
+			long v = orc_limit(w, e - at, "RCPTMAX");
+			if (v < 0 || (v && (r->limits & ORC_LIMIT_MAX)))
+				r->caps |= ORC_F_CAPS_ODD;
+			else
+				r->limits |= (unsigned long)v;
+			v = orc_limit(w, e - at, "MAILMAX");
+			if (v < 0 || (v && (r->limits >> 16)))
+				r->caps |= ORC_F_CAPS_ODD;
+			else
+				r->limits |= (unsigned long)v << 16;
+		}
+		at = e;
+	}
+}
+
 static inline void orc_reply_line(struct orc_replies *r)
 {
 	const char *h = r->head;
 	size_t n = r->hlen;
 	r->hlen = 0;
-	if (n < 3 || h[0] < '2' || h[0] > '5' || h[1] < '0' || h[1] > '5' || h[2] < '0' ||
-	    h[2] > '9' || (n > 3 && h[3] != ' ' && h[3] != '-')) {
+	if (n < 3 || !orc_reply_start_ok(h, n < 4 ? n : 4)) {
 		orc_replies_bad(r);
 		return;
 	}
 	int code = (h[0] - '0') * 100 + (h[1] - '0') * 10 + (h[2] - '0');
+	memcpy(r->code_text, h, 3);
 	if (r->lines > 0 && code != r->code) {
 		orc_replies_bad(r);
 		return;
 	}
 	r->code = code;
-	if (r->lines++ > 0 && n > 4) {
-		/* an EHLO keyword (RFC 5321 4.1.1.1): up to a space or the end */
-		size_t k = 4;
-		while (k < n && h[k] != ' ')
-			k++;
-		if (orc_is(h + 4, k - 4, "PIPELINING"))
-			r->caps |= ORC_F_PIPE;
-		if (orc_is(h + 4, k - 4, "CHUNKING"))
-			r->caps |= ORC_F_CHUNK;
-	}
+	if (r->lines++ > 0 && n > 4)
+		orc_keyword(r, h + 4, n - 4);
+	if (r->cut && r->lines > 1)
+		r->caps |= ORC_F_CAPS_ODD;
+	r->cut = r->nul = 0;
 	if (n == 3 || h[3] == ' ') {
-		orc_push(r->t, ORC_REPLY, 0, r->caps, -1, -1, code, 0);
-		r->code = r->lines = r->caps = 0;
+		orc_push(r->t, ORC_REPLY, 0, r->caps, -1, -1, code, r->limits);
+		r->after220 = code == 220 && r->replies++ > 0;
+		r->code = r->lines = 0;
+		r->caps = 0;
+		r->limits = 0;
 	}
 }
 
@@ -316,6 +437,10 @@ static inline void orc_replies_feed(struct orc_replies *r, const char *p, size_t
 {
 	for (size_t i = 0; i < n && !r->dead; i++) {
 		char b = p[i];
+		if (r->after220) {
+			orc_push(r->t, ORC_INJECT, 0, 0, -1, -1, 0, 0);
+			r->after220 = 0;
+		}
 		if (r->cr) {
 			r->cr = 0;
 			if (b != '\n') {
@@ -325,12 +450,29 @@ static inline void orc_replies_feed(struct orc_replies *r, const char *p, size_t
 			orc_reply_line(r);
 			continue;
 		}
-		if (b == '\r')
+		if (b == '\r' && r->hlen >= 3) {
 			r->cr = 1;
-		else if (b == '\n')
+		} else if (b == '\r' || b == '\n' || (b == '\0' && r->hlen < 4)) {
+			/* a line ends after its code at the earliest; a NUL is dropped
+			   from the text, not from the code */
 			orc_replies_bad(r);
-		else if (b != '\0' && r->hlen < sizeof r->head)
+		} else if (b == '\0') {
+			r->nul = 1;
+		} else if (r->hlen == sizeof r->head) {
+			r->cut = 1;
+		} else {
 			r->head[r->hlen++] = b;
+			if (r->hlen <= 4 && !orc_reply_start_ok(r->head, r->hlen)) {
+				orc_replies_bad(r);
+				return;
+			}
+			/* RFC 5321 4.2.1: every line of a reply has the same code */
+			if (r->hlen == 3 && r->lines > 0 &&
+			    memcmp(r->head, r->code_text, 3) != 0) {
+				orc_replies_bad(r);
+				return;
+			}
+		}
 	}
 }
 
