@@ -203,6 +203,7 @@ struct orc_state {
 	int quit_written;
 	int conn;                  /* connections so far, this one included */
 	int tls_active;            /* STARTTLS's handshake finished on this connection */
+	int tls_refused;           /* opportunistic: STARTTLS refused, going on in plain text */
 	unsigned caps;             /* ORC_F_* of the last EHLO reply */
 	unsigned long rcptmax, mailmax; /* its LIMITS (RFC 9422), 0 when absent */
 	size_t mails;              /* MAIL commands on this connection */

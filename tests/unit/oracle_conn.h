@@ -40,7 +40,8 @@ static inline unsigned orc_usable_mechs(const struct orc_state *st)
 static inline void orc_after_hello(struct orc_state *st)
 {
 	const struct orc_setup *set = st->set;
-	if (!st->tls_active && (set->tls == SMTP_TLS_STARTTLS || set->tls == SMTP_TLS_OPPORTUNISTIC)) {
+	if (!st->tls_active && !st->tls_refused &&
+	    (set->tls == SMTP_TLS_STARTTLS || set->tls == SMTP_TLS_OPPORTUNISTIC)) {
 		if (st->caps & ORC_F_STARTTLS) {
 			st->phase = ORC_PH_STARTTLS;
 			return;
@@ -104,7 +105,10 @@ static inline int orc_on_hello(struct orc_state *st, const struct orc_owed *o,
 	return 0;
 }
 
-/* STARTTLS (RFC 3207 4): 220, or a refusal (454, 501); no plain-text fallback. */
+/* STARTTLS (RFC 3207 4): 220, or a refusal (454, 501). Required TLS has no
+   plain-text fallback; tls=opportunistic is the caller saying in words that plain
+   text will do, so a refusal there goes on as if STARTTLS had not been offered
+   (the report shows the refusal and no TLS). */
 static inline int orc_on_starttls_reply(struct orc_state *st, int code)
 {
 	if (code == 220) {
@@ -113,6 +117,11 @@ static inline int orc_on_starttls_reply(struct orc_state *st, int code)
 	}
 	if (code < 400)
 		return -1;
+	if (st->set->tls == SMTP_TLS_OPPORTUNISTIC) {
+		st->tls_refused = 1;
+		orc_after_hello(st);
+		return 0;
+	}
 	orc_refused(st, SMTP_STAGE_STARTTLS, code, SMTP_ENOTLS);
 	return 0;
 }
@@ -197,7 +206,7 @@ static inline void orc_on_connect(struct orc_state *st)
 		orc_violation(st, "a new connection while the last one was open");
 	st->conn++;
 	st->phase = ORC_PH_GREETING;
-	st->pipelining = st->chunking = st->tls_wait = st->tls_active = 0;
+	st->pipelining = st->chunking = st->tls_wait = st->tls_active = st->tls_refused = 0;
 	st->ended = st->closed = st->wrote_late = st->quit_written = 0;
 	st->caps = 0;
 	st->rcptmax = st->mailmax = 0;

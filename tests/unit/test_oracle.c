@@ -408,14 +408,14 @@ static void print_scenario(FILE *f)
 enum {
 	COV_DROP, COV_STALL, COV_EXTRA, COV_BARELF, COV_HELO, COV_LMTP_MULTI, COV_LONE_DOT,
 	COV_CHUNKS, COV_RSET, COV_421, COV_MAYBE, COV_SENT, COV_PARTIAL, COV_DEFERRED,
-	COV_BOUNCED, COV_FAILED, COV_TLS, COV_INJECT, COV_AUTH, COV_SASL_CANCEL, COV_NOMECH,
+	COV_BOUNCED, COV_FAILED, COV_TLS, COV_INJECT, COV_AUTH, COV_SASL_BROKEN, COV_NOMECH,
 	COV_SPLIT, COV_RECONNECT, COV_N
 };
 static const char *const cov_names[COV_N] = {
 	"drop", "stall", "extra reply", "bare LF/CR", "HELO fallback", "LMTP, 2+ final replies",
 	"lone dot", "BDAT, 2+ chunks", "RSET", "421", "maybe_delivered", "sent", "sent_partial",
 	"deferred", "bounced", "failed", "STARTTLS", "bytes before TLS", "AUTH 235",
-	"AUTH cancelled", "no mechanism", "RCPTMAX split", "MAILMAX reconnect"};
+	"AUTH exchange broken", "no mechanism", "RCPTMAX split", "MAILMAX reconnect"};
 static uint64_t cov[COV_N];
 
 static void count_coverage(void)
@@ -433,7 +433,6 @@ static void count_coverage(void)
 		seen[COV_RECONNECT] |= ev->kind == ORC_CONNECT;
 		seen[COV_INJECT] |= ev->kind == ORC_INJECT ||
 				    (ev->kind == ORC_LOCAL && ev->code == SMTP_EPROTOCOL);
-		seen[COV_SASL_CANCEL] |= ev->kind == ORC_CMD && (ev->flags & ORC_F_CANCEL);
 		if (ev->kind != ORC_CMD)
 			continue;
 		seen[COV_HELO] |= ev->cmd == ORC_HELO;
@@ -450,6 +449,8 @@ static void count_coverage(void)
 	for (size_t i = 0; i < sc.set.nmsgs; i++) {
 		const struct orc_msg *m = &sc.g.res.m[i];
 		seen[COV_NOMECH] |= m->error == SMTP_ENOMECH;
+		/* an undue challenge, a 235 after "*" */
+		seen[COV_SASL_BROKEN] |= m->error == SMTP_EPROTOCOL && m->failed_stage == SMTP_STAGE_AUTH;
 		seen[COV_MAYBE] |= m->maybe_delivered;
 		if (m->outcome >= SMTP_SENT)
 			seen[COV_SENT + m->outcome - SMTP_SENT] = 1;
