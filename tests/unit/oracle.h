@@ -1,10 +1,9 @@
 /* The engine oracle: a pure function that walks the transcript of one connection
    (what the client completely wrote and what it was given, in order) and computes
    what the reports must say and which of the client's writes broke a rule. It is
-   written from the oracle's rules (DESIGN.md "Verdicts", RFC 5321, RFC 2920,
-   RFC 3030, RFC 2033, RFC 3207, RFC 4954, RFC 9422 and the project's
-   clarifications), never from lib/engine, so
-   that the two can disagree. oracle_wire.h turns bytes into the transcript;
+   written from the oracle's rules (doc/report-schema.md "Verdicts", RFC 5321,
+   RFC 2920, RFC 3030, RFC 2033, RFC 3207, RFC 4954, RFC 9422 and the project's
+   clarifications), never from lib/engine, so that the two can disagree. oracle_wire.h turns bytes into the transcript;
    oracle_glue.h runs it beside the engine. */
 #ifndef ORACLE_H
 #define ORACLE_H
@@ -269,7 +268,7 @@ static inline struct orc_rcpt *orc_rc(struct orc_state *st, int msg, int rcpt)
 	return &st->res->m[msg].r[rcpt];
 }
 
-/* The first decision wins (DESIGN.md "Verdicts": decided once). */
+/* The first decision wins (doc/report-schema.md "Verdicts": decided once). */
 static inline void orc_decide_alt(struct orc_state *st, int msg, int rcpt, smtp_verdict v,
 				  smtp_stage stage, unsigned alt, int code, int err)
 {

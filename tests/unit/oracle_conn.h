@@ -5,7 +5,7 @@
 #ifndef ORACLE_CONN_H
 #define ORACLE_CONN_H
 
-/* A refusal before MAIL (DESIGN.md "Verdicts"): a 4xx defers every message, a 5xx
+/* A refusal before MAIL (doc/report-schema.md "Verdicts"): a 4xx defers every message, a 5xx
    fails it; the connection is of no further use. */
 static inline void orc_refused(struct orc_state *st, smtp_stage stage, int code, int err)
 {
@@ -34,7 +34,7 @@ static inline unsigned orc_usable_mechs(const struct orc_state *st)
 
 /* What follows a 2xx to EHLO or HELO: STARTTLS when the mode asks for it and the
    server offers it (RFC 3207 4; required and not offered: SMTP_ENOTLS, no silent
-   fallback, DESIGN.md "Behaviour rules"), then AUTH when credentials are set
+   fallback to plain text), then AUTH when credentials are set
    (RFC 4954 4; none usable: SMTP_ENOMECH unless AUTH is optional and not offered),
    else transactions. */
 static inline void orc_after_hello(struct orc_state *st)
@@ -148,7 +148,7 @@ static inline void orc_on_auth_cmd(struct orc_state *st, const struct orc_snap *
 	if (st->set->user == 0)
 		orc_violation(st, "AUTH without credentials");
 	if (st->set->tls == SMTP_TLS_STARTTLS && !st->tls_active)
-		orc_violation(st, "credentials sent before TLS (DESIGN.md \"Behaviour rules\")");
+		orc_violation(st, "credentials sent before TLS");
 	st->auth_mech = (int)mech;
 	st->auth_due = (mech == ORC_F_PLAIN ? 1 : 2) - ((flags & ORC_F_IR) ? 1 : 0);
 	st->auth_answer = 0;
@@ -236,7 +236,7 @@ static inline void orc_on_tls(struct orc_state *st)
 }
 
 /* The session ended the connection with a local error: a failed handshake fails
-   every message (DESIGN.md "Verdicts": SMTP_ETLS), anything else defers. */
+   every message (doc/report-schema.md "Verdicts": SMTP_ETLS), anything else defers. */
 static inline void orc_on_local(struct orc_state *st, int err)
 {
 	if (st->ended || st->closed)

@@ -350,7 +350,7 @@ static inline void orc_on_reply(struct orc_state *st, const struct orc_event *ev
 	if (st->ended || st->closed)
 		return;
 	if (st->tls_wait)
-		return; /* before the handshake: discarded (RFC 3207 5, DESIGN.md) */
+		return; /* before the handshake: discarded (RFC 3207 5) */
 	struct orc_match *mt = st->res->nmatch < ORC_MAX_MATCH ? &st->res->match[st->res->nmatch++]
 								 : NULL;
 	if (mt) {
