@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "it_common.h"
+#include "it_fake.h"
 
 #define CHECK_RC(rc, want) CHECK_STR(smtp_error_name(rc), smtp_error_name(want))
 
@@ -36,35 +36,7 @@
 		CHECK_STR(smtp_error_name(smtp_report_error(check_r_)), smtp_error_name(err)); \
 	} while (0)
 
-static char work_dir[64];
-static volatile pid_t fake_child = -1;
 static unsigned serial;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void on_watchdog(int sig)
-{
-	static const char msg[] = "FATAL: it_ext watchdog expired (a call hung)\n";
-	(void)sig;
-	if (fake_child > 0)
-		kill(fake_child, SIGTERM);
-	if (write(2, msg, sizeof msg - 1) < 0) {
-		/* nothing more to do */
-	}
-	_exit(1);
-}
 
 /* A marker unique to this run, mode and case. */
 static const char *marker(const char *label)
@@ -844,112 +816,11 @@ static void test_lmtp_refused(void)
 	free(t.buf);
 }
 
-/* ---- scripted (fake_server.py) ---- */
+/* ---- scripted (fake_server.py, tests/integration/it_fake.h) ---- */
 
-struct fake {
-	pid_t pid;
-	int port;
-	char portfile[256];
-	char logfile[300];
-	char datafile[300];
-};
-
-static void fake_stop_after(struct fake *f, long wait_ms)
+static smtp_session *traced_fake_session(const struct fake *f, struct trace *t)
 {
-	if (f->pid <= 0)
-		return;
-	long long end = now_ms() + wait_ms;
-	int status;
-	for (;;) {
-		pid_t r = waitpid(f->pid, &status, WNOHANG);
-		if (r == f->pid || (r < 0 && errno != EINTR))
-			break;
-		if (now_ms() >= end) {
-			kill(f->pid, SIGTERM);
-			while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-		sleep_ms(10);
-	}
-	f->pid = -1;
-	fake_child = -1;
-}
-
-static int fake_start(struct fake *f, const char *scenario)
-{
-	const char *python = it_env("SMTP_IT_PYTHON");
-	const char *script = it_env("SMTP_IT_FAKE");
-	memset(f, 0, sizeof *f);
-	f->pid = -1;
-	snprintf(f->portfile, sizeof f->portfile, "%s/%s.port", work_dir, scenario);
-	snprintf(f->logfile, sizeof f->logfile, "%s.log", f->portfile);
-	snprintf(f->datafile, sizeof f->datafile, "%s.data", f->portfile);
-	unlink(f->portfile);
-	unlink(f->logfile);
-	unlink(f->datafile);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		CHECK(pid >= 0);
-		return 0;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			if (null > 2)
-				close(null);
-		}
-		execl(python, python, script, scenario, f->portfile, (char *)NULL);
-		_exit(127);
-	}
-	f->pid = pid;
-	fake_child = pid;
-	const int fake_server_started = 0;
-	long long end = now_ms() + 5000;
-	while (now_ms() < end) {
-		FILE *pf = fopen(f->portfile, "r");
-		if (pf) {
-			int port = 0;
-			int ok = fscanf(pf, "%d", &port) == 1;
-			fclose(pf);
-			if (ok && port > 0 && port < 65536) {
-				f->port = port;
-				return 1;
-			}
-		}
-		int status;
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			f->pid = -1;
-			fake_child = -1;
-			fprintf(stderr, "fake_server.py %s exited before writing its port\n", scenario);
-			CHECK(fake_server_started);
-			return 0;
-		}
-		sleep_ms(10);
-	}
-	fprintf(stderr, "fake_server.py %s wrote no port within 5 s\n", scenario);
-	CHECK(fake_server_started);
-	fake_stop_after(f, 0);
-	return 0;
-}
-
-static char *fake_log(struct fake *f, size_t *len)
-{
-	fake_stop_after(f, 8000);
-	char *log = it_read_file(f->logfile, len);
-	CHECK(log != NULL);
-	return log;
-}
-
-static smtp_session *fake_session(const struct fake *f, struct trace *t)
-{
-	smtp_session *s = it_session("127.0.0.1", f->port, SMTP_TLS_NONE);
-	for (int st = SMTP_STAGE_CONNECT; st <= SMTP_STAGE_QUIT; st++)
-		if (smtp_session_set_timeout(s, (smtp_stage)st, 10000) != 0)
-			exit(2);
+	smtp_session *s = fake_session_ms(f, SMTP_TLS_NONE, 10000);
 	CHECK_RC(smtp_session_set_trace(s, trace_cb, t), 0);
 	return s;
 }
@@ -979,7 +850,7 @@ static void test_limits(void)
 	if (!fake_start(&f, "limits"))
 		return;
 	struct trace t = {0};
-	smtp_session *s = fake_session(&f, &t);
+	smtp_session *s = traced_fake_session(&f, &t);
 	static const char lbody[] = "Subject: limits\r\n\r\nhello\r\n";
 	smtp_message *m = msg_new("from@example.org", NULL, lbody, sizeof lbody - 1);
 	char addr[64];
@@ -1070,7 +941,7 @@ static void test_bdat_binary(void)
 	if (!fake_start(&f, "bdat_binary"))
 		return;
 	struct trace t = {0};
-	smtp_session *s = fake_session(&f, &t);
+	smtp_session *s = traced_fake_session(&f, &t);
 	size_t n = 25u << 20;
 	unsigned char *data = malloc(n);
 	if (!data)
@@ -1114,7 +985,7 @@ static void test_bdat_refused(void)
 	if (!fake_start(&f, "bdat_refuse"))
 		return;
 	struct trace t = {0};
-	smtp_session *s = fake_session(&f, &t);
+	smtp_session *s = traced_fake_session(&f, &t);
 	CHECK_RC(smtp_session_set_chunking(s, 1, 64 * 1024), 0);
 	size_t n = 256 * 1024;
 	char *body = text_body("it-ext-bdat-refused", n);
@@ -1203,25 +1074,6 @@ static void test_lmtp_mixed(void)
 	free(t.buf);
 }
 
-/* ---- temporary directory ---- */
-
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	if (d) {
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			char path[512];
-			snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-			unlink(path);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-}
-
 int main(void)
 {
 	char name[64];
@@ -1233,13 +1085,8 @@ int main(void)
 	it_env("SMTP_IT_LMTP_SOCKET");
 	it_env("SMTP_IT_SINK_NO8BIT_PORT");
 	it_ca();
-	snprintf(work_dir, sizeof work_dir, "/tmp/smtp-ext.XXXXXX");
-	if (!mkdtemp(work_dir)) {
-		fprintf(stderr, "FATAL: mkdtemp: %s\n", strerror(errno));
+	if (fake_begin("ext", 110))
 		return 2;
-	}
-	signal(SIGALRM, on_watchdog);
-	alarm(110);
 
 	RUN(test_pf_8bit_dsn);
 	RUN(test_pf_chunks_5mib);
@@ -1256,7 +1103,6 @@ int main(void)
 	RUN(test_bdat_binary);
 	RUN(test_bdat_refused);
 
-	alarm(0);
-	remove_dir(work_dir);
+	fake_end();
 	return CHECK_DONE(name);
 }

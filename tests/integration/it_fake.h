@@ -30,6 +30,7 @@ struct fake {
 	int port;
 	char portfile[256];
 	char logfile[300];
+	char datafile[300];  /* what a scenario that takes content stored of it */
 };
 
 static inline long long now_ms(void)
@@ -49,7 +50,7 @@ static inline void sleep_ms(long ms)
 /* The whole program's watchdog: a hang in the library must not hang the suite. */
 static void on_watchdog(int sig)
 {
-	static const char msg[] = "FATAL: it_faults watchdog expired (a call hung)\n";
+	static const char msg[] = "FATAL: the test's watchdog expired (a call hung)\n";
 	(void)sig;
 	if (fault_child > 0)
 		kill(fault_child, SIGTERM);
@@ -97,8 +98,10 @@ static inline int fake_start(struct fake *f, const char *scenario)
 	f->pid = -1;
 	snprintf(f->portfile, sizeof f->portfile, "%s/%s.port", fault_dir, scenario);
 	snprintf(f->logfile, sizeof f->logfile, "%s.log", f->portfile);
+	snprintf(f->datafile, sizeof f->datafile, "%s.data", f->portfile);
 	unlink(f->portfile);
 	unlink(f->logfile);
+	unlink(f->datafile);
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -153,23 +156,30 @@ static inline int fake_start(struct fake *f, const char *scenario)
    closed); NULL when unreadable. */
 static inline char *fake_log(struct fake *f, size_t *len)
 {
-	fake_stop_after(f, 5000);
+	fake_stop_after(f, 8000);
 	char *log = it_read_file(f->logfile, len);
 	CHECK(log != NULL);
 	return log;
 }
 
-static inline smtp_session *fake_session(const struct fake *f, smtp_tls mode)
+/* A session to the fake server: every stage's deadline stage_ms, QUIT's
+   FAULT_QUIT_MS. */
+static inline smtp_session *fake_session_ms(const struct fake *f, smtp_tls mode, int stage_ms)
 {
 	smtp_session *s = it_session("127.0.0.1", f->port, mode);
 	for (int st = SMTP_STAGE_CONNECT; st <= SMTP_STAGE_QUIT; st++)
-		if (smtp_session_set_timeout(s, (smtp_stage)st, FAULT_STAGE_MS) != 0) {
+		if (smtp_session_set_timeout(s, (smtp_stage)st, stage_ms) != 0) {
 			fprintf(stderr, "FATAL: cannot set a timeout\n");
 			exit(2);
 		}
 	if (smtp_session_set_timeout(s, SMTP_STAGE_QUIT, FAULT_QUIT_MS) != 0)
 		exit(2);
 	return s;
+}
+
+static inline smtp_session *fake_session(const struct fake *f, smtp_tls mode)
+{
+	return fake_session_ms(f, mode, FAULT_STAGE_MS);
 }
 
 /* Ends a connected session: the server answers QUIT at once with 221, so the call
