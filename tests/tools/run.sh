@@ -5,9 +5,10 @@
 # DATA, a stalled greeting, no 8BITMIME, ESC in a reply) on loopback, stops them by PID (also when a
 # case fails), runs every case and prints "tools: N passed, N failed". Each case
 # checks the exit status of doc/smtp-send.1's table and what the server stored (or that
-# nothing was stored); composed messages are parsed back by Python's email package and
-# their DKIM signatures verified by dkimpy (tests/integration/compose_check.py), with
-# keys made here. No case is skipped: a server that does not start fails the run.
+# nothing was stored); composed and signed messages are parsed back by Python's email
+# package and their DKIM signatures (one, or two keys at once) verified by dkimpy
+# (tests/integration/compose_check.py), with keys made here. No case is skipped: a
+# server that does not start fails the run.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -295,7 +296,8 @@ MAERZ=$(printf 'Daten M\303\244rz.bin')
 composed() {
     name=$1
     printf '%s\n' "$2" >"$K/$name.json"
-    if "$PY" "$CHECK_PY" "$K/$name.json" "$3" >"$K/$name.out" 2>&1; then
+    shift 2
+    if "$PY" "$CHECK_PY" "$K/$name.json" "$@" >"$K/$name.out" 2>&1; then
         pass
     else
         failed=$((failed + 1))
@@ -405,6 +407,38 @@ eml=$(last_eml "$STORE")
 composed raw-dkim-verified "$(dkim_expect sel-raw "$K/rsa.pem")" "$eml"
 that raw-dkim-bcc-removed lacks "$eml" "secret@example.org"
 that raw-dkim-one-signature eq "$(grep -c '^DKIM-Signature:' "$eml")" 1
+# dual signing: ed25519-sha256 and rsa-sha256 at once, each key with its own
+# selector; both verify on what the server stored, an altered copy fails both
+# (compose_check.py), and the fields come in the order given
+DUAL_EXPECT='{"headers": {"Subject": "signed"}, "dkim": [
+ {"domain": "example.org", "selector": "sel-ed", "key": "'"$K/ed.pem"'"},
+ {"domain": "example.net", "selector": "sel-rsa", "key": "'"$K/rsa.pem"'"}]}'
+# dual STDIN ARGS...: run with the two signers
+dual() {
+    run "$@" --dkim-domain example.org --dkim-selector sel-ed --dkim-key "$K/ed.pem" \
+        --dkim-domain example.net --dkim-selector sel-rsa --dkim-key "$K/rsa.pem"
+}
+# the selectors of the DKIM-Signature fields, top to bottom
+selectors() {
+    "$PY" -c 'import email,sys; m=email.message_from_binary_file(open(sys.argv[1],"rb"))
+print(" ".join([t.strip()[2:] for v in m.get_all("DKIM-Signature", []) for t in v.split(";") if t.strip().startswith("s=")]))' "$1"
+}
+dual "$R/empty" --url "$PLAIN" --from 'Signer <signer@example.org>' --to bob@example.org \
+    --subject signed --text 'signed twice' --attach "$K/data.bin" --quiet
+expect compose-dkim-dual 0
+eml=$(last_eml "$STORE")
+composed compose-dkim-dual-verified "$DUAL_EXPECT" "$eml"
+that compose-dkim-dual-order eq "$(selectors "$eml")" "sel-ed sel-rsa"
+dual "$K/raw.eml" --url "$PLAIN" --to bob@example.org --quiet
+expect raw-dkim-dual 0
+eml=$(last_eml "$STORE")
+composed raw-dkim-dual-verified "$DUAL_EXPECT" "$eml"
+that raw-dkim-dual-order eq "$(selectors "$eml")" "sel-ed sel-rsa"
+that raw-dkim-dual-bcc-removed lacks "$eml" "secret@example.org"
+dual "$K/raw.eml" --print --to bob@example.org
+expect raw-dkim-dual-print 0
+that raw-dkim-dual-print-order eq "$(selectors "$OUT")" "sel-ed sel-rsa"
+composed raw-dkim-dual-print-checked "$DUAL_EXPECT" "$OUT" --sink
 # "Name <addr>" on the command line of a raw message: the address for the
 # envelope, the name for the From field added to a message without one
 printf 'Subject: no From\n\nbody\n' >"$K/nofrom.eml"
@@ -418,6 +452,16 @@ run "$MSG" --print --to bob@example.org
 expect raw-print 0
 that raw-print-body contains "$OUT" "Hello."
 that raw-print-date contains "$OUT" "Date: "
+
+# --attach with a quoted name: ';', '=' and an escaped quote are the name's
+run "$R/empty" --url "$PLAIN" --from a@example.org --to bob@example.org --subject quoted \
+    --text x --attach "$K/data.bin;name=\"Q1; final \\\"v2\\\" = ok.bin\";type=application/octet-stream" \
+    --quiet
+expect attach-quoted-name 0
+composed attach-quoted-name-parsed '{"structure": "multipart/mixed(text/plain,application/octet-stream)",
+ "parts": [{"path": "1", "filename": "Q1; final \"v2\" = ok.bin",
+            "content_type": "application/octet-stream", "file": "'"$K/data.bin"'"}]}' \
+    "$(last_eml "$STORE")"
 
 # over STARTTLS with AUTH
 run "$R/empty" --url "$TLSURL" --ca-file "$C/ca.pem" --user "$USER_NAME" \
@@ -487,6 +531,14 @@ compose_run -t --subject x
 expect compose-with-t 64 "-t: reads the message and its recipients from standard input"
 compose_run --text x --dkim-domain example.org --dkim-key "$K/rsa.pem"
 expect compose-dkim-incomplete 64 "needs --dkim-selector"
+compose_run --text x --dkim-domain example.org --dkim-selector s --dkim-key "$K/rsa.pem" \
+    --dkim-domain example.net --dkim-selector t
+expect compose-dkim-second-incomplete 64 "--dkim-domain: signature 2 ('example.net') needs --dkim-key"
+run "$K/raw.eml" --url "$PLAIN" --to bob@example.org --dkim-domain example.org \
+    --dkim-selector s --dkim-key "$K/rsa.pem" --dkim-key "$K/ed.pem"
+expect raw-dkim-second-incomplete 64 "signature 2 ('$K/ed.pem') needs --dkim-domain and --dkim-selector"
+compose_run --text x --attach "$K/data.bin;name=\"unterminated"
+expect compose-attach-unterminated-quote 64 "a quote opened and not closed"
 compose_run --text x --notify success
 expect compose-notify 64 "--notify: not available for a composed message"
 compose_run --text - --html -

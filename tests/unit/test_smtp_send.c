@@ -420,10 +420,10 @@ static void test_settings(void)
 /* Parses args into *c (free it with ss_options_free), messages kept quiet. */
 static int parse_into(enum ss_persona persona, const char *const *args, struct ss_cmdline *c)
 {
-	char *argv[32];
+	char *argv[64];
 	int argc = 0;
 	argv[argc++] = (char *)(persona == SS_SENDMAIL ? "sendmail" : "smtp-send");
-	while (args[argc - 1] && argc < 31) {
+	while (args[argc - 1] && argc < 63) {
 		argv[argc] = (char *)args[argc - 1];
 		argc++;
 	}
@@ -563,6 +563,107 @@ static void test_compose_options(void)
 	CHECK_INT(parse(SS_SMTP_SEND, ARGS("--subject", long_subject)), 0);
 }
 
+/* --attach's values in double quotes: ';' and '=' are the value's, \" a quote. */
+static void test_part_quoting(void)
+{
+	static const struct {
+		const char *spec, *path, *type, *name;
+	} cases[] = {
+		{"f.pdf;name=\"Q1; final=draft.pdf\";type=application/pdf", "f.pdf",
+		 "application/pdf", "Q1; final=draft.pdf"},
+		{"f;type=text/plain;name=\"a;type=b;cid=c\"", "f", "text/plain", "a;type=b;cid=c"},
+		{"f;name=\"say \\\"hi\\\".txt\"", "f", NULL, "say \"hi\".txt"},
+		{"f;name=\"back\\\\slash\"", "f", NULL, "back\\slash"},
+		{"f;type=\"text/plain; charset=utf-8\"", "f", "text/plain; charset=utf-8", NULL},
+		/* without quotes as before: a value runs to the next ;key= */
+		{"f;name=a \"b\".txt", "f", NULL, "a \"b\".txt"},
+		{"f;name=a;b.pdf;type=a/b", "f", "a/b", "a;b.pdf"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ss_cmdline c;
+		CHECK_INT(parse_into(SS_SMTP_SEND, ARGS("--attach", cases[i].spec), &c), 0);
+		CHECK(c.compose && c.compose->nattach == 1);
+		if (c.compose && c.compose->nattach == 1) {
+			const struct ss_part *a = c.compose->attach;
+			CHECK_STR(a->path, cases[i].path);
+			CHECK(cases[i].type ? a->type && strcmp(a->type, cases[i].type) == 0 : !a->type);
+			CHECK(cases[i].name ? a->name && strcmp(a->name, cases[i].name) == 0 : !a->name);
+		}
+		ss_options_free(&c);
+	}
+	static const char *const bad[] = {
+		"f;name=\"unterminated",
+		"f;name=\"ends in an escaped quote\\\"",
+		"f;name=\"ends in a backslash\\",
+		"f;name=\"a\"b",
+		"f;name=\"a\";x=y",
+		"f;name=\"a\";name=b",
+		"f;name=\"line\r\nX-Evil: 1\"",
+		"f;name=\"\";type=a/b",
+		"f;name=",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = parse(SS_SMTP_SEND, ARGS("--attach", bad[i]));
+		if (rc != EX_USAGE)
+			fprintf(stderr, "quoting case %zu (%s): %d\n", i, bad[i], rc);
+		CHECK_INT(rc, EX_USAGE);
+	}
+}
+
+/* --dkim-*: the triple repeated, the n-th of each together, at most 8. */
+static void test_dkim_options(void)
+{
+	struct ss_cmdline c;
+	CHECK_INT(parse_into(SS_SMTP_SEND, ARGS("--dkim-domain", "a.example", "--dkim-domain",
+				"b.example", "--dkim-selector", "ed", "--dkim-key", "ed.pem",
+				"--dkim-selector", "rsa", "--dkim-key", "rsa.pem"), &c), 0);
+	CHECK_INT(ss_dkim_count(c.compose), 2);
+	if (ss_dkim_count(c.compose) == 2) {
+		const struct ss_dkim_opts *k = c.compose->dkim;
+		CHECK_STR(k[0].domain, "a.example");
+		CHECK_STR(k[0].selector, "ed");
+		CHECK_STR(k[0].key, "ed.pem");
+		CHECK_STR(k[1].domain, "b.example");
+		CHECK_STR(k[1].selector, "rsa");
+		CHECK_STR(k[1].key, "rsa.pem");
+	}
+	CHECK(!ss_composing(&c));
+	ss_options_free(&c);
+	CHECK_INT(ss_dkim_count(NULL), 0);
+
+	const char *triples[64];
+	size_t n = 0;
+	for (int i = 0; i < 9; i++) {
+		triples[n++] = "--dkim-domain";
+		triples[n++] = "example.org";
+		triples[n++] = "--dkim-selector";
+		triples[n++] = "s";
+		triples[n++] = "--dkim-key";
+		triples[n++] = "k.pem";
+	}
+	triples[8 * 6] = NULL;
+	CHECK_INT(parse_into(SS_SMTP_SEND, triples, &c), 0);
+	CHECK_INT(ss_dkim_count(c.compose), 8);
+	ss_options_free(&c);
+	triples[8 * 6] = "--dkim-domain";
+	triples[8 * 6 + 2] = NULL; /* a 9th domain */
+	CHECK_INT(parse(SS_SMTP_SEND, triples), EX_USAGE);
+	triples[8 * 6] = "--dkim-key";
+	CHECK_INT(parse(SS_SMTP_SEND, triples), EX_USAGE); /* a 9th key */
+
+	const char *const *const usage[] = {
+		ARGS("--dkim-domain", "a", "--dkim-selector", "s", "--dkim-key", "k",
+		     "--dkim-domain", "b", "--dkim-selector", "t"),
+		ARGS("--dkim-domain", "a", "--dkim-selector", "s", "--dkim-key", "k",
+		     "--dkim-key", "k2"),
+		ARGS("--dkim-domain", "a", "--dkim-domain", "b", "--dkim-selector", "s",
+		     "--dkim-selector", "t", "--dkim-key", "k"),
+		ARGS("--dkim-selector", "s", "--dkim-key", "k"),
+	};
+	for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++)
+		CHECK_INT(parse(SS_SMTP_SEND, usage[i]), EX_USAGE);
+}
+
 /* One mailbox of the command line: address and display name. */
 static void test_mailbox_split(void)
 {
@@ -616,6 +717,8 @@ int main(void)
 	RUN(test_settings);
 	RUN(test_options);
 	RUN(test_compose_options);
+	RUN(test_part_quoting);
+	RUN(test_dkim_options);
 	RUN(test_mailbox_split);
 	RUN(test_check_text);
 	return CHECK_DONE("test_smtp_send");

@@ -53,18 +53,55 @@ static void part_free(struct ss_part *p)
 	free(p->cid);
 }
 
+/* Whether p is ";key=" of one of keys. */
+static int is_param(const char *p, const char *const *keys)
+{
+	for (const char *const *k = keys; *p == ';' && *k; k++)
+		if (strncmp(p + 1, *k, strlen(*k)) == 0)
+			return 1;
+	return 0;
+}
+
 /* The start of the next ";key=" of keys in s, or NULL. */
 static const char *next_param(const char *s, const char *const *keys)
 {
 	for (const char *p = strchr(s, ';'); p; p = strchr(p + 1, ';'))
-		for (const char *const *k = keys; *k; k++)
-			if (strncmp(p + 1, *k, strlen(*k)) == 0)
-				return p;
+		if (is_param(p, keys))
+			return p;
 	return NULL;
 }
 
+/* A value in double quotes, as a MIME parameter's quoted-string (RFC 2045 5.1,
+   RFC 5322 3.2.4): ';' and '=' inside it are the value's, a backslash takes the
+   next character as it is (\" a quote, \\ a backslash). *end gets what follows the
+   closing quote. */
+static int unquote(const char *option, const char *arg, const char *value, char **out,
+		   const char **end)
+{
+	char *s = malloc(strlen(value));
+	if (!s)
+		return no_memory();
+	size_t n = 0;
+	const char *p = value + 1;
+	for (; *p && *p != '"'; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		s[n++] = *p;
+	}
+	if (*p != '"') {
+		free(s);
+		return ss_fail(EX_USAGE, "%s '%s': a quote opened and not closed (write a quote "
+			       "inside the value as \\\")", option, arg);
+	}
+	s[n] = '\0';
+	*out = s;
+	*end = p + 1;
+	return 0;
+}
+
 /* FILE;key=value;key=value: the file name runs to the first ";type=", ";name=" or
-   ";cid=" (a file name may hold other semicolons), each value to the next one. */
+   ";cid=" (a file name may hold other semicolons), each value to the next one;
+   a value in quotes to its closing quote, which ends it or comes before the next. */
 static int split_part(const char *option, const char *arg, struct ss_part *p)
 {
 	static const char *const keys[] = {"type=", "name=", "cid=", NULL};
@@ -76,14 +113,25 @@ static int split_part(const char *option, const char *arg, struct ss_part *p)
 		return ss_fail(EX_USAGE, "%s '%s': no file name before the ';'", option, arg);
 	while (cut) {
 		const char *key = cut + 1, *value = strchr(key, '=') + 1;
-		cut = next_param(value, keys);
-		size_t vlen = cut ? (size_t)(cut - value) : strlen(value);
+		int klen = (int)(value - key - 1);
 		char **slot = key[0] == 't' ? &p->type : key[0] == 'n' ? &p->name : &p->cid;
 		if (*slot)
-			return ss_fail(EX_USAGE, "%s '%s': %.*s given twice", option, arg,
-				       (int)(value - key - 1), key);
-		if (!(*slot = strndup(value, vlen)))
-			return no_memory();
+			return ss_fail(EX_USAGE, "%s '%s': %.*s given twice", option, arg, klen, key);
+		if (*value != '"') {
+			cut = next_param(value, keys);
+			size_t vlen = cut ? (size_t)(cut - value) : strlen(value);
+			if (!(*slot = strndup(value, vlen)))
+				return no_memory();
+			continue;
+		}
+		int rc = unquote(option, arg, value, slot, &cut);
+		if (rc)
+			return rc;
+		if (*cut && !is_param(cut, keys))
+			return ss_fail(EX_USAGE, "%s '%s': after the quoted %.*s comes '%.20s', not "
+				       "the end or ;type=, ;name=, ;cid=", option, arg, klen, key, cut);
+		if (!*cut)
+			cut = NULL;
 	}
 	return 0;
 }
@@ -99,9 +147,14 @@ static int check_part(const char *option, const struct ss_part *p, int inline_pa
 	}
 	if (!rc && p->name) {
 		snprintf(label, sizeof label, "%s ...;name=", option);
-		rc = inline_part ? ss_usage_error(label, "an inline part has no file name: "
-						  "the HTML refers to it by cid=")
-				 : ss_check_text(label, p->name, FILENAME_MAX_OCTETS, 0);
+		if (inline_part)
+			rc = ss_usage_error(label, "an inline part has no file name: the HTML "
+					    "refers to it by cid=");
+		else if (!p->name[0])
+			rc = ss_usage_error(label, "empty (without name=, the recipient sees "
+					    "the file's own name)");
+		else
+			rc = ss_check_text(label, p->name, FILENAME_MAX_OCTETS, 0);
 	}
 	if (!rc && p->cid) {
 		snprintf(label, sizeof label, "%s ...;cid=", option);
@@ -161,6 +214,53 @@ static struct ss_compose_opts *opts(struct ss_cmdline *c)
 	return c->compose;
 }
 
+static const char *const dkim_names[] = {"--dkim-domain", "--dkim-selector", "--dkim-key"};
+
+/* The n-th --dkim-domain, --dkim-selector and --dkim-key make the n-th signer;
+   they are counted apart, so that check_dkim can say which one is missing. */
+static int dkim_option(struct ss_compose_opts *o, int key, const char *arg)
+{
+	size_t j = (size_t)(key - SS_OPT_DKIM_DOMAIN);
+	if (o->ndkim[j] == SS_DKIM_MAX)
+		return ss_usage_error(dkim_names[j], "given more than 8 times (at most 8 "
+				      "signatures)");
+	struct ss_dkim_opts *k = &o->dkim[o->ndkim[j]++];
+	const char **slot[] = {&k->domain, &k->selector, &k->key};
+	*slot[j] = arg;
+	/* RFC 1035 2.3.4: names of at most 253 octets (RFC 6376 3.6.2.1: the selector
+	   is part of one); the library checks their syntax */
+	return j < 2 ? ss_check_text(dkim_names[j], arg, 253, 0) : 0;
+}
+
+/* Each signature needs all three: the first one that lacks any is named, with
+   what it has. */
+static int check_dkim(const struct ss_compose_opts *o)
+{
+	size_t i = SS_DKIM_MAX;
+	for (size_t j = 0; j < 3; j++)
+		i = o->ndkim[j] < i ? o->ndkim[j] : i;
+	if (o->ndkim[0] == i && o->ndkim[1] == i && o->ndkim[2] == i)
+		return 0;
+	const char *have[] = {o->dkim[i].domain, o->dkim[i].selector, o->dkim[i].key};
+	const char *given = NULL, *value = NULL;
+	char missing[64] = "";
+	for (size_t j = 0; j < 3; j++) {
+		if (have[j] && !given) {
+			given = dkim_names[j];
+			value = have[j];
+		} else if (!have[j]) {
+			if (missing[0])
+				strcat(missing, " and ");
+			strcat(missing, dkim_names[j]);
+		}
+	}
+	char why[512];
+	snprintf(why, sizeof why, "signature %zu ('%.253s') needs %s: give --dkim-domain, "
+		 "--dkim-selector and --dkim-key once for each signature (the n-th of each "
+		 "belong together)", i + 1, value, missing);
+	return ss_usage_error(given, why);
+}
+
 int ss_compose_option(struct ss_cmdline *c, int key, const char *arg)
 {
 	struct ss_compose_opts *o = opts(c);
@@ -183,28 +283,11 @@ int ss_compose_option(struct ss_cmdline *c, int key, const char *arg)
 	case SS_OPT_BCC: return push(&o->bcc, &o->nbcc, arg);
 	case SS_OPT_REPLY_TO: return push(&o->reply_to, &o->nreply_to, arg);
 	case SS_OPT_UTF8: o->utf8 = 1; return 0;
-	/* RFC 1035 2.3.4: names of at most 253 octets (RFC 6376 3.6.2.1: the selector
-	   is part of one); the library checks their syntax */
-	case SS_OPT_DKIM_DOMAIN: return once_text(&o->dkim_domain, "--dkim-domain", arg, 253, 0);
+	case SS_OPT_DKIM_DOMAIN:
 	case SS_OPT_DKIM_SELECTOR:
-		return once_text(&o->dkim_selector, "--dkim-selector", arg, 253, 0);
-	case SS_OPT_DKIM_KEY: return once(&o->dkim_key, "--dkim-key", arg);
+	case SS_OPT_DKIM_KEY: return dkim_option(o, key, arg);
 	default: return ss_fail(EX_SOFTWARE, "option %d: not handled", key);
 	}
-}
-
-static int check_dkim(const struct ss_compose_opts *o)
-{
-	int given = !!o->dkim_domain + !!o->dkim_selector + !!o->dkim_key;
-	if (given == 0 || given == 3)
-		return 0;
-	const char *missing = !o->dkim_domain ? "--dkim-domain" : !o->dkim_selector
-			      ? "--dkim-selector" : "--dkim-key";
-	char why[128];
-	snprintf(why, sizeof why, "needs %s: give --dkim-domain, --dkim-selector and "
-		 "--dkim-key together", missing);
-	return ss_usage_error(o->dkim_domain ? "--dkim-domain" : o->dkim_selector
-			      ? "--dkim-selector" : "--dkim-key", why);
 }
 
 int ss_compose_check(const struct ss_cmdline *c)

@@ -177,13 +177,18 @@ static int parts(smtp_compose *cp, const struct ss_compose_opts *o)
 	return rc;
 }
 
+/* One signer per --dkim-* triple, in the order given (at most SS_DKIM_MAX, as
+   the builder takes). */
 static int dkim(smtp_compose *cp, const struct ss_compose_opts *o)
 {
-	smtp_dkim *d;
-	int rc = ss_dkim_make(o, &d);
-	if (!rc && d && (rc = smtp_compose_add_dkim(cp, d)) != 0)
-		rc = lib_error(rc, "--dkim-key", o->dkim_key);
-	smtp_dkim_free(d);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < ss_dkim_count(o); i++) {
+		smtp_dkim *d;
+		rc = ss_dkim_make(o, i, &d);
+		if (!rc && (rc = smtp_compose_add_dkim(cp, d)) != 0)
+			rc = lib_error(rc, "--dkim-key", o->dkim[i].key);
+		smtp_dkim_free(d);
+	}
 	return rc;
 }
 

@@ -14,7 +14,7 @@
                  --header, --cc, --bcc, --reply-to, --utf8, --dkim-*): parsed, checked
      compose_fill.c  the compose builder filled from them: the message and its
                  envelope; --print of a composed message
-     dkim.c      the --dkim-* signer, for a composed message and for raw input
+     dkim.c      the --dkim-* signers, for a composed message and for raw input
      url.c       what is wrong with a URL the library refused; user and password in it
      setup.c     the settings applied to the session
      report.c    the report printed, its exit status (doc/smtp-send.1's table), the trace
@@ -53,11 +53,15 @@ enum ss_compose_key {
 	SS_OPT_DKIM_DOMAIN, SS_OPT_DKIM_SELECTOR, SS_OPT_DKIM_KEY
 };
 
-/* --attach FILE[;type=T][;name=N] or --inline FILE;cid=ID[;type=T], split (owned). */
+/* --attach FILE[;type=T][;name=N] or --inline FILE;cid=ID[;type=T], split (owned);
+   a value may be quoted ("N"), then it may hold ';' (and \" for a quote). */
 struct ss_part {
 	char *spec; /* the option's value, for messages */
 	char *path, *type, *name, *cid;
 };
+
+/* Signatures of one message: as many as smtp_compose_add_dkim takes. */
+#define SS_DKIM_MAX 8
 
 /* The composing options as given: strings point into argv, the arrays are owned. */
 struct ss_compose_opts {
@@ -69,7 +73,12 @@ struct ss_compose_opts {
 	const char **headers, **cc, **bcc, **reply_to;
 	size_t nheader, ncc, nbcc, nreply_to;
 	int utf8;
-	const char *dkim_domain, *dkim_selector, *dkim_key;
+	/* the n-th --dkim-domain, --dkim-selector and --dkim-key make the n-th signer;
+	   ss_compose_check makes sure there are as many of each */
+	struct ss_dkim_opts {
+		const char *domain, *selector, *key;
+	} dkim[SS_DKIM_MAX];
+	size_t ndkim[3]; /* how many --dkim-domain, --dkim-selector, --dkim-key */
 };
 
 /* The command line, as given (strings point into argv). */
@@ -215,9 +224,13 @@ int ss_compose_fill(const struct ss_cmdline *c, const char *from, smtp_message *
 int ss_compose_print(smtp_compose *cp);
 
 /* dkim.c */
-/* The signer of --dkim-*, or *out NULL when they were not given. */
-int ss_dkim_make(const struct ss_compose_opts *o, smtp_dkim **out);
-/* Puts the DKIM-Signature of --dkim-* before raw content; nothing without them. */
+/* The number of signers --dkim-* give (0 without them, or when o is NULL). */
+size_t ss_dkim_count(const struct ss_compose_opts *o);
+/* Signer i (< ss_dkim_count) of --dkim-*, to free with smtp_dkim_free (*out NULL
+   on failure). */
+int ss_dkim_make(const struct ss_compose_opts *o, size_t i, smtp_dkim **out);
+/* Puts the DKIM-Signature fields of --dkim-* before raw content, in the order
+   given; nothing without them. */
 int ss_dkim_sign_raw(const struct ss_cmdline *c, struct ss_content *ct);
 
 /* url.c */
