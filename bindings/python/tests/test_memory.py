@@ -13,6 +13,7 @@ import subprocess
 import pytest
 
 import libsmtp
+from libsmtp._composer import CCompose
 from libsmtp._core import CMessage, CSession
 from libsmtp._message import message_options, prepare
 from conftest import env, make_message, url
@@ -179,5 +180,5 @@ def test_key_password_callback(tmp_path, ca_file):
 def test_no_c_object_outlives_its_python_owner():
     gc.collect()
     live = [o for o in gc.get_objects()
-            if isinstance(o, (CSession, CMessage)) and o.ptr is not None]
+            if isinstance(o, (CSession, CMessage, CCompose)) and o.ptr is not None]
     assert live == []
