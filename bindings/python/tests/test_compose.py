@@ -12,6 +12,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from typing import Dict, List
 
 import pytest
@@ -336,6 +337,42 @@ def test_read_error_raised_by_send_async(aio):
     assert isinstance(bad, OSError) and "Input/output error" in str(bad)
     assert isinstance(good, libsmtp.Report) and good.sent
     assert aio.count() == before + 1
+
+
+def test_read_error_while_signing_raised_before_sending(aio, keys):
+    before = aio.count()
+    msg = libsmtp.compose("a@example.org", "b@example.org", "broken signed", text="x\n",
+                          attachments=[Broken()], dkim=signers(keys))
+    with libsmtp.Session(url("SMTP_PY_AIO_PORT", "?tls=none")) as s:
+        with pytest.raises(OSError, match="Input/output error"):
+            s.send(msg)
+        with pytest.raises(RuntimeError, match="read already"):
+            s.send(msg)
+    assert aio.count() == before
+
+
+def test_one_message_sent_from_threads_at_once(aio, tmp_path, files):
+    msg = libsmtp.compose("a@example.org", "b@example.org", "threads", text="x\n",
+                          attachments=[tmp_path / "Prüfbericht 2024.pdf", files["blob"]])
+    reports = []
+
+    def send():
+        with libsmtp.Session(url("SMTP_PY_AIO_PORT", "?tls=none")) as s:
+            reports.append(s.send(msg))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.outcome for r in reports] == ["sent"] * 4
+    stored = [aio.record(i)["content"] for i in range(aio.count())]
+    mine = [c for c in stored if msg.message_id.encode() in c]
+    assert len(mine) == 4
+    for raw in mine:
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        assert [p.get_payload(decode=True) for p in m.iter_attachments()] == [
+            files["pdf"], files["blob"]]
 
 
 def test_dkim_signs_raw_bytes(aio, keys, checker):

@@ -95,8 +95,9 @@ class CCompose:
     def _read_calls(self) -> int:
         return sum(r.calls for r in self.readers)
 
-    def _claim(self) -> None:
-        """Before the library may read the readers (to_message, render)."""
+    def _claim(self) -> int:
+        """Before the library may read the readers (to_message, render); returns
+        the count of reads so far."""
         if self._spent:
             raise RuntimeError("this message's attachment from a file object was read "
                                "already and cannot be read again: compose the message anew "
@@ -108,11 +109,15 @@ class CCompose:
                                    "from a file object can be read once")
             self._claimed = True
             self._calls_at_claim = self._read_calls()
+        return self._read_calls()
 
-    def _unclaim(self, failed: bool) -> None:
-        """After the library read (or did not read) the readers."""
-        if self.readers and self.signed and failed and self._read_calls():
+    def _spooled(self, before: int, failed: bool) -> None:
+        """After a call that read the readers to keep their octets (DKIM)."""
+        if failed and self.signed and self._read_calls() != before:
             self._spent = True  # a reader failed or overflowed while being spooled
+
+    def _unclaim(self) -> None:
+        """After the library read (or did not read) the readers of a claim."""
         if self._claimed:
             self._claimed = False
             if self._read_calls() != self._calls_at_claim:
@@ -134,10 +139,11 @@ class CCompose:
         with self._lock:
             if not self.ptr:
                 raise RuntimeError("the composed message was freed")
-            self._claim()
+            before = self._claim()
             rc = self.lib.compose_to_message(self.ptr, msg.ptr)
             if rc:
-                self._unclaim(failed=True)
+                self._spooled(before, failed=True)
+                self._unclaim()
                 err = self.take_error()
                 if err is not None:
                     raise err
@@ -150,18 +156,19 @@ class CCompose:
     def release(self, ptr: int) -> None:
         """The message filled from here whose smtp_message was ptr is freed."""
         with self._lock:
-            if self.users.pop(ptr, None) is not None and self._claimed:
-                self._unclaim(failed=False)
+            if self.users.pop(ptr, None) is not None:
+                self._unclaim()
 
     def render(self) -> bytes:
         """smtp_compose_render: the message's octets."""
         with self._lock:
             if not self.ptr:
                 raise RuntimeError("the composed message was freed")
-            self._claim()
+            before = self._claim()
             out, n = ctypes.c_void_p(), ctypes.c_size_t()
             rc = self.lib.compose_render(self.ptr, ctypes.byref(out), ctypes.byref(n))
-            self._unclaim(failed=bool(rc))
+            self._spooled(before, failed=bool(rc))
+            self._unclaim()
             err = self.take_error()
             try:
                 data = ctypes.string_at(out.value, n.value) if out.value else b""
