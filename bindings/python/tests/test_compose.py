@@ -10,7 +10,6 @@ import email.policy
 import email.utils
 import io
 import os
-import subprocess
 import sys
 import threading
 from typing import Dict, List
@@ -18,7 +17,7 @@ from typing import Dict, List
 import pytest
 
 import libsmtp
-from conftest import env, free_port, url
+from conftest import env, free_port, private_key, url
 
 SUBJECT = ("Grüße aus Köln: a subject long enough to be folded, with ümlauts, € signs "
            "and a second line's worth of words")
@@ -53,14 +52,9 @@ def keys(tmp_path_factory, checker) -> Dict[str, object]:
     """An RSA 2048 and an Ed25519 key made now (none is kept in the repository),
     and the DNS TXT records dkimpy gets for them."""
     d = tmp_path_factory.mktemp("dkim")
-    # openssl must not run under the ASan runtime preloaded into the tests
-    clean = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    paths = {"rsa": str(d / "rsa.pem"), "ed": str(d / "ed.pem")}
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:2048", "-out", paths["rsa"]], check=True, env=clean,
-                   capture_output=True)
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", paths["ed"]],
-                   check=True, env=clean, capture_output=True)
+    paths = {"rsa": private_key(str(d / "rsa.pem"), "RSA"),
+             "ed": private_key(str(d / "ed.pem"), "ED25519")}
+    # compose_check runs openssl too
     saved = os.environ.pop("LD_PRELOAD", None)
     try:
         records = {f"{sel}._domainkey.example.org.".encode(): checker.dns_record(p)

@@ -7,13 +7,12 @@ import email.headerregistry
 import email.policy
 import gc
 import io
-import os
-import subprocess
 
 import pytest
 
 import libsmtp
 from libsmtp._composer import CCompose
+from conftest import private_key
 
 
 def live_composers() -> int:
@@ -205,11 +204,7 @@ def test_dkim_arguments(tmp_path):
 
 
 def test_dkim_headers_must_name_from(tmp_path):
-    key = tmp_path / "rsa.pem"
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
-                    "rsa_keygen_bits:1024", "-out", str(key)], check=True, env=env,
-                   capture_output=True)
+    key = private_key(str(tmp_path / "rsa.pem"), "RSA1024")
     with pytest.raises(ValueError, match="From among them"):
         libsmtp.DKIM("example.org", "s", key_file=key, headers="to:subject")
     d = libsmtp.DKIM("example.org", "s", key_file=key, headers=["From", "Subject"],

@@ -11,7 +11,6 @@ import gc
 import io
 import itertools
 import os
-import subprocess
 
 import pytest
 
@@ -19,15 +18,13 @@ import libsmtp
 from libsmtp._composer import CCompose
 from libsmtp._core import CMessage, CSession
 from libsmtp._message import message_options, prepare
-from conftest import url
+from conftest import drop_in_order, private_key, until_traced, url
 
 
 @pytest.fixture(scope="module")
 def ed_pem(tmp_path_factory) -> str:
     key = tmp_path_factory.mktemp("dkim-mem") / "ed.pem"
-    subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", str(key)], check=True,
-                   capture_output=True,
-                   env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    private_key(str(key), "ED25519")
     return key.read_text()
 
 
@@ -137,23 +134,8 @@ def test_composed_objects_freed_in_every_order_while_in_flight(ed_pem):
         objs["tasks"] = [asyncio.ensure_future(objs["session"].send(objs["message"]))]
         if signed:  # spooled: the same message may be in flight twice
             objs["tasks"].append(asyncio.ensure_future(objs["session"].send(objs["message"])))
-        for _ in range(500):
-            if ("send", "DATA") in lines:
-                break
-            await asyncio.sleep(0.01)
-        assert ("send", "DATA") in lines
-        reports = []
-        for name in order:
-            if name == "tasks":
-                objs["tasks"][0].cancel()
-                for t in objs["tasks"]:
-                    try:
-                        reports.append(await t)
-                    except asyncio.CancelledError:
-                        pass
-            del objs[name]
-            gc.collect()
-            await asyncio.sleep(0)
+        await until_traced(lines, ("send", "DATA"))
+        reports = await drop_in_order(objs, order)
         # the first was cancelled, which abandoned the session and the second
         assert [r.error for r in reports] == (["SMTP_ESTATE"] if signed else [])
 
