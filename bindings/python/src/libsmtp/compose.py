@@ -150,7 +150,8 @@ class ComposedMessage:
 
 
 def _address(what: str, value: Any) -> Tuple[Optional[bytes], bytes, Optional[bytes]]:
-    """(mailbox text, None, None) or (None, address, display name)."""
+    """(mailbox text, b"", None) for smtp_compose_add_mailbox, or (None, address,
+    display name or None) for the field's own setter."""
     if isinstance(value, str):
         return c_text(what, value), b"", None
     if isinstance(value, Address):
@@ -389,7 +390,7 @@ def _add_envelope(c: CCompose, envelope_from: Any, envelope_to: Any, to: Any, cc
     for rcpt in rcpts:
         c.call(f"envelope_to {shown(rcpt)}", "compose_add_envelope_rcpt",
                c_text("envelope_to", rcpt), rule="a mailbox 'addr'")
-    if not (rcpts or any(_address_list("to", v) for v in (to, cc, bcc))):
+    if not (rcpts or any(_address_list("recipients", v) for v in (to, cc, bcc))):
         raise ValueError("no recipients: give to, cc, bcc or envelope_to")
 
 
