@@ -3,13 +3,16 @@ exports their ports; a test that needs one that is not there fails (never skips)
 
 from __future__ import annotations
 
+import asyncio
 import email.message
+import gc
 import glob
 import json
 import os
 import socket
+import subprocess
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -121,3 +124,52 @@ def make_message(subject: str = "hello", to: str = "bob@example.org",
 RAW = (b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: raw\r\n\r\n"
        b"A raw message.\r\n.leading dot\r\n")
 
+
+
+async def until_traced(lines: List[Tuple[str, str]], entry: Tuple[str, str]) -> None:
+    """Waits (5 s at most) until the trace lines hold entry, e.g. ("send", "DATA")."""
+    for _ in range(500):
+        if entry in lines:
+            return
+        await asyncio.sleep(0.01)
+    pytest.fail(f"{entry} never traced")
+
+
+async def drop_in_order(objs: Dict[str, Any], order: Tuple[str, ...],
+                        before: Optional[Callable[[str], None]] = None) -> List[Any]:
+    """Deletes objs[name] for each name in order, collecting garbage after each;
+    for "tasks" (send tasks) it first cancels the first task and awaits them all.
+    Returns the reports of the tasks that were not cancelled."""
+    reports = []
+    for name in order:
+        if name == "tasks":
+            objs["tasks"][0].cancel()
+            for t in objs["tasks"]:
+                try:
+                    reports.append(await t)
+                except asyncio.CancelledError:
+                    pass
+        elif before is not None:
+            before(name)
+        del objs[name]
+        gc.collect()
+        await asyncio.sleep(0)
+    return reports
+
+
+def openssl(*args: str) -> bytes:
+    """Runs the openssl command (outside the ASan runtime preloaded into the
+    tests: its leak report would fail it) and returns its output."""
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    return subprocess.run(["openssl", *args], check=True, env=env, capture_output=True).stdout
+
+
+def private_key(path: str, algorithm: str) -> str:
+    """Makes a private key ("ED25519", "RSA" for 2048 bits, "RSA1024") at path."""
+    if algorithm.startswith("RSA"):
+        bits = algorithm[3:] or "2048"
+        openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{bits}",
+                "-out", path)
+    else:
+        openssl("genpkey", "-algorithm", algorithm, "-out", path)
+    return path

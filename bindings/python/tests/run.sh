@@ -81,6 +81,9 @@ if [ "${PY_ASAN:-0}" = 1 ]; then
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
     export SMTP_PY_ASAN=1
     export SMTP_PY_PRELOAD="$rt"
+    # pytest's default fd capture would keep a sanitizer's report (written to fd 2
+    # by a process that then exits) from ever being shown
+    set -- --capture=sys "$@"
 fi
 
 cd "$here"

@@ -8,14 +8,14 @@ import asyncio
 import gc
 import itertools
 import os
-import subprocess
 
 import pytest
 
 import libsmtp
+from libsmtp._composer import CCompose
 from libsmtp._core import CMessage, CSession
 from libsmtp._message import message_options, prepare
-from conftest import env, make_message, url
+from conftest import drop_in_order, env, make_message, openssl, until_traced, url
 
 
 def test_sync_objects_freed_in_every_order(ca_file, creds):
@@ -50,25 +50,13 @@ def test_async_objects_freed_in_every_order():
                                                trace=objs["trace"])
         objs["tasks"] = [asyncio.ensure_future(objs["session"].send(
             objs["data"], from_="a@example.org", to=f"r{i}@example.org")) for i in range(3)]
-        for _ in range(500):
-            if ("send", "DATA") in lines:
-                break
-            await asyncio.sleep(0.01)
-        assert ("send", "DATA") in lines
-        reports = []
-        for name in order:
-            if name == "tasks":
-                objs["tasks"][0].cancel()
-                for t in objs["tasks"]:
-                    try:
-                        reports.append(await t)
-                    except asyncio.CancelledError:
-                        pass
-            elif name == "data":
+        await until_traced(lines, ("send", "DATA"))
+
+        def overwrite(name):
+            if name == "data":
                 objs["data"][:] = b"overwritten"
-            del objs[name]
-            gc.collect()
-            await asyncio.sleep(0)
+
+        reports = await drop_in_order(objs, order, overwrite)
         # the first was cancelled; the session was abandoned; the others ended so
         assert [r.error for r in reports] == ["SMTP_ESTATE", "SMTP_ESTATE"]
 
@@ -151,9 +139,8 @@ def test_content_bytes_live_until_the_report_is_final(aio):
 def encrypted_key(tmp_path, password):
     certs = env("SMTP_PY_CERTS")
     out = tmp_path / "client-enc.key"
-    subprocess.run(["openssl", "pkey", "-in", os.path.join(certs, "client.key"), "-aes256",
-                    "-passout", f"pass:{password}", "-out", str(out)], check=True,
-                   env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    openssl("pkey", "-in", os.path.join(certs, "client.key"), "-aes256",
+            "-passout", f"pass:{password}", "-out", str(out))
     return os.path.join(certs, "client.pem"), str(out)
 
 
@@ -179,5 +166,5 @@ def test_key_password_callback(tmp_path, ca_file):
 def test_no_c_object_outlives_its_python_owner():
     gc.collect()
     live = [o for o in gc.get_objects()
-            if isinstance(o, (CSession, CMessage)) and o.ptr is not None]
+            if isinstance(o, (CSession, CMessage, CCompose)) and o.ptr is not None]
     assert live == []

@@ -8,19 +8,24 @@
     async with libsmtp.AsyncSession("smtp://mail.example.org") as s:
         reports = await asyncio.gather(*(s.send(m) for m in messages))  # pipelined
 
-Sessions (libsmtp.Session, libsmtp.AsyncSession), their options
-(libsmtp.options), reports (libsmtp.Report with Step, Recipient, TLSInfo) and the
-exceptions (libsmtp.errors). The library file is found as libsmtp._native says
-(LIBSMTP_PATH, the system's loader, an install prefix); it is loaded by the first
-session, not by this import.
+    msg = libsmtp.compose("Alice <alice@example.org>", "bob@example.org", "Hello",
+                          text="Hi Bob.", attachments=[pathlib.Path("report.pdf")],
+                          dkim=[libsmtp.DKIM("example.org", "s1", key_file="dkim.pem")])
+    report = s.send(msg)                        # envelope from the composer
 
-The message composer (lib/compose) is not wrapped yet: libsmtp.compose(...) will
-wrap it once that C API lands, and send() will take what it builds beside bytes
-and EmailMessage (libsmtp._message.prepare is the one place that changes).
+Sessions (libsmtp.Session, libsmtp.AsyncSession), their options
+(libsmtp.options), reports (libsmtp.Report with Step, Recipient, TLSInfo), the
+exceptions (libsmtp.errors), and the library's message composer
+(libsmtp.compose with Attachment, Inline and ComposedMessage; libsmtp.DKIM). The
+library file is found as libsmtp._native says (LIBSMTP_PATH, the system's loader,
+an install prefix); it is loaded by the first session, compose() or DKIM, not by
+this import.
 """
 
 from ._native import LibraryNotFoundError, native
 from .aio import AsyncSession
+from .compose import Attachment, ComposedMessage, Inline, compose
+from .dkim import DKIM
 from .errors import (
     AbandonedError,
     AuthError,
@@ -67,6 +72,11 @@ __all__ = [
     "Session",
     "AsyncSession",
     "TLSCache",
+    "compose",
+    "ComposedMessage",
+    "Attachment",
+    "Inline",
+    "DKIM",
     "Report",
     "Step",
     "Recipient",

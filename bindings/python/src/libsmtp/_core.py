@@ -4,8 +4,9 @@ The library references, without copying: a message's content bytes (until its re
 is final), a queued message (until its report is final), the trace, message and key
 password callbacks and the TLS cache (for the session's life). So:
 
-- a CMessage holds its content bytes, and is freed only when its report is final and
-  it is no longer queued;
+- a CMessage holds its content bytes (or, composed, the CCompose it reads from:
+  libsmtp._composer), and is freed only when its report is final and it is no
+  longer queued;
 - a CSession holds its callbacks, its TLS cache, and every CMessage queued on it;
   a queued CMessage holds its CSession;
 - whichever of the two is finalised first (the garbage collector may take a cycle in
@@ -33,6 +34,7 @@ class CMessage:
     def __init__(self, lib: Native, prepared: Prepared) -> None:
         self.lib = lib
         self.session: Optional["CSession"] = None
+        self.composer: Optional[Any] = None  # set by CCompose.fill
         self.data: Optional[bytes] = prepared.data
         self.ptr: Optional[int] = lib.message_new()
         if not self.ptr:
@@ -51,15 +53,13 @@ class CMessage:
 
     def _build(self, p: Prepared) -> None:
         lib, m, o = self.lib, self.ptr, p.options
-        self._check(f"from_ {p.sender.decode()!r}", lib.message_set_from(m, p.sender))
-        for rcpt in p.recipients:
-            if o.dsn_notify:
-                rc = lib.message_add_rcpt_dsn(m, rcpt, o.dsn_notify, None)
-            else:
-                rc = lib.message_add_rcpt(m, rcpt)
-            self._check(f"to {rcpt.decode()!r}", rc)
-        # referenced, not copied: self.data lives until free()
-        self._check("message", lib.message_set_data(m, self.data, len(p.data)))
+        if p.composed is not None:
+            # envelope, content reader and SIZE hint from the composer
+            p.composed.fill(self)
+        else:
+            self._envelope(p)
+            # referenced, not copied: self.data lives until free()
+            self._check("message", lib.message_set_data(m, self.data, len(p.data)))
         if o.body_type:
             self._check("body_type", lib.message_set_body_type(m, o.body_type))
         if o.allow_long_lines:
@@ -68,6 +68,21 @@ class CMessage:
             self._check("requiretls", lib.message_set_requiretls(m, 1))
         if o.dsn:
             self._check("dsn", lib.message_set_dsn(m, o.dsn_ret, o.dsn_envid, o.dsn_required))
+
+    def _envelope(self, p: Prepared) -> None:
+        lib, m, o = self.lib, self.ptr, p.options
+        self._check(f"from_ {p.sender.decode()!r}", lib.message_set_from(m, p.sender))
+        for rcpt in p.recipients:
+            if o.dsn_notify:
+                rc = lib.message_add_rcpt_dsn(m, rcpt, o.dsn_notify, None)
+            else:
+                rc = lib.message_add_rcpt(m, rcpt)
+            self._check(f"to {rcpt.decode()!r}", rc)
+
+    def take_error(self) -> Optional[BaseException]:
+        """The exception a composed message's file object raised while the library
+        read it (once), or None."""
+        return self.composer.take_error() if self.composer is not None else None
 
     def pending(self) -> bool:
         """Whether the report is not final yet (SMTP_PENDING)."""
@@ -80,13 +95,17 @@ class CMessage:
         return snapshot(self.lib, self.lib.message_report(self.ptr))
 
     def free(self) -> None:
-        """Frees the C message (never while it is queued) and drops its bytes."""
+        """Frees the C message (never while it is queued), then lets go of its
+        bytes or its composer."""
         if self.session is not None:
             self.session.shutdown()
         ptr, self.ptr = self.ptr, None
         if ptr:
             self.lib.message_free(ptr)
         self.data = None
+        composer, self.composer = self.composer, None
+        if composer is not None and ptr:
+            composer.release(ptr)
 
     def __del__(self) -> None:
         if getattr(self, "ptr", None):

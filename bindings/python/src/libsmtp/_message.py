@@ -6,7 +6,9 @@ with Bcc and Resent-Bcc removed; when no envelope is given, it comes from the
 headers as ``smtplib.SMTP.send_message`` takes it: with one Resent- block (one
 Resent-Date) the Resent- headers, else the plain ones; the sender from Sender, else
 From; the recipients from To, Cc and Bcc (every occurrence; each address once).
-Raw bytes are sent as they are and need ``from_`` and ``to``.
+Raw bytes are sent as they are and need ``from_`` and ``to``. A
+``libsmtp.ComposedMessage`` brings its content and its envelope (Bcc recipients
+only there) from the library's composer.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import email.utils
 from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional, Tuple, Union
 
+from .compose import ComposedMessage
 from .options import check_flag, check_text
 
-MessageArg = Union[bytes, bytearray, memoryview, email.message.Message]
+MessageArg = Union[bytes, bytearray, memoryview, email.message.Message, ComposedMessage]
 RecipientsArg = Union[str, Iterable[str]]
 
 BODY_TYPES = {"auto": 0, "7bit": 1, "8bitmime": 2, "binarymime": 3}
@@ -50,12 +53,14 @@ class MessageOptions:
 
 @dataclass(frozen=True)
 class Prepared:
-    """Content and envelope, checked and encoded for the library."""
+    """Content and envelope, checked and encoded for the library; or the
+    composer (a libsmtp._composer.CCompose) that gives both."""
 
     data: bytes
     sender: bytes
     recipients: Tuple[bytes, ...]
     options: MessageOptions
+    composed: Optional[Any] = None
 
 
 def message_options(
@@ -140,6 +145,15 @@ def _recipients(to: Any) -> List[str]:
 def prepare(message: Any, from_: Optional[str], to: Optional[RecipientsArg],
             options: MessageOptions) -> Prepared:
     """Content and envelope for send() (ValueError, TypeError at once)."""
+    if isinstance(message, ComposedMessage):
+        if from_ is not None or to is not None:
+            raise ValueError("a composed message brings its envelope: give envelope_from= "
+                             "and envelope_to= to libsmtp.compose() instead of from_ and to")
+        if options.dsn_notify:
+            raise ValueError("dsn_notify is per recipient, and a composed message's "
+                             "recipients come from the composer: not available for it")
+        return Prepared(data=b"", sender=b"", recipients=(), options=options,
+                        composed=message._composer)
     if isinstance(message, email.message.Message):
         data = serialise(message)
         if from_ is None or to is None:
@@ -156,11 +170,11 @@ def prepare(message: Any, from_: Optional[str], to: Optional[RecipientsArg],
             raise ValueError("raw bytes need from_= and to=; an email.message.EmailMessage "
                              "gives its envelope from its headers")
     elif isinstance(message, str):
-        raise TypeError("message must be bytes or an email.message.EmailMessage, not str "
-                        "(encode it, or build an EmailMessage)")
+        raise TypeError("message must be bytes, an email.message.EmailMessage or a "
+                        "libsmtp.ComposedMessage, not str (encode it, or compose one)")
     else:
-        raise TypeError(f"message must be bytes or an email.message.EmailMessage, "
-                        f"not {type(message).__name__}")
+        raise TypeError(f"message must be bytes, an email.message.EmailMessage or a "
+                        f"libsmtp.ComposedMessage, not {type(message).__name__}")
     if not data:
         raise ValueError("the message is empty")
     sender = check_text("from_", from_, empty=True)

@@ -31,6 +31,7 @@ from ctypes import (
     c_char_p,
     c_int,
     c_int64,
+    c_long,
     c_size_t,
     c_uint,
     c_void_p,
@@ -45,6 +46,7 @@ SONAME_MAJOR = 0
 TRACE_FN = CFUNCTYPE(None, c_void_p, c_int, POINTER(c_char), c_size_t)
 MESSAGE_FN = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 PASSWORD_FN = CFUNCTYPE(c_int, POINTER(c_char), c_int, c_int, c_void_p)
+READ_FN = CFUNCTYPE(c_long, c_void_p, c_void_p, c_size_t)
 
 # (name, restype, argtypes) of every function the package uses.
 _P = c_void_p
@@ -145,7 +147,57 @@ _PROTOTYPES = [
     ("smtp_rcpt_stage", c_int, [_P]),
     ("smtp_rcpt_error", c_int, [_P]),
     ("smtp_report_json", c_size_t, [_P, c_void_p, c_size_t]),
+    # composing (lib/compose)
+    ("smtp_compose_new", _P, []),
+    ("smtp_compose_free", None, [_P]),
+    ("smtp_compose_set_from", c_int, [_P, _S, _S]),
+    ("smtp_compose_set_sender", c_int, [_P, _S, _S]),
+    ("smtp_compose_add_reply_to", c_int, [_P, _S, _S]),
+    ("smtp_compose_add_to", c_int, [_P, _S, _S]),
+    ("smtp_compose_add_cc", c_int, [_P, _S, _S]),
+    ("smtp_compose_add_bcc", c_int, [_P, _S, _S]),
+    ("smtp_compose_add_mailbox", c_int, [_P, c_int, _S]),
+    ("smtp_compose_set_envelope_from", c_int, [_P, _S]),
+    ("smtp_compose_add_envelope_rcpt", c_int, [_P, _S]),
+    ("smtp_compose_set_subject", c_int, [_P, _S]),
+    ("smtp_compose_set_date", c_int, [_P, c_int64, c_int]),
+    ("smtp_compose_set_message_id", c_int, [_P, _S]),
+    ("smtp_compose_set_in_reply_to", c_int, [_P, _S]),
+    ("smtp_compose_add_references", c_int, [_P, _S]),
+    ("smtp_compose_add_header", c_int, [_P, _S, _S]),
+    ("smtp_compose_set_text", c_int, [_P, _S]),
+    ("smtp_compose_set_html", c_int, [_P, _S]),
+    ("smtp_compose_add_attachment", c_int, [_P, _P, c_size_t, _S, _S]),
+    ("smtp_compose_add_attachment_file", c_int, [_P, _S, _S, _S]),
+    ("smtp_compose_add_attachment_reader", c_int, [_P, READ_FN, _P, c_int64, _S, _S]),
+    ("smtp_compose_add_inline", c_int, [_P, _P, c_size_t, _S, _S]),
+    ("smtp_compose_add_inline_file", c_int, [_P, _S, _S, _S]),
+    ("smtp_mime_type_guess", _S, [_S]),
+    ("smtp_compose_set_utf8", c_int, [_P, c_int]),
+    ("smtp_compose_allow_8bit", c_int, [_P, c_int]),
+    ("smtp_compose_add_dkim", c_int, [_P, _P]),
+    ("smtp_compose_to_message", c_int, [_P, _P]),
+    ("smtp_compose_render", c_int, [_P, POINTER(c_void_p), POINTER(c_size_t)]),
+    ("smtp_compose_missing_headers", c_int, [_P, c_size_t, _S, _P, c_size_t, POINTER(c_size_t)]),
+    ("smtp_mailbox_parse", c_int, [_S, _P, c_size_t, _P, c_size_t]),
+    # DKIM signing
+    ("smtp_dkim_new", _P, []),
+    ("smtp_dkim_free", None, [_P]),
+    ("smtp_dkim_set_domain", c_int, [_P, _S, _S]),
+    ("smtp_dkim_set_key_file", c_int, [_P, _S]),
+    ("smtp_dkim_set_key_pem", c_int, [_P, _P, c_size_t]),
+    ("smtp_dkim_set_canon", c_int, [_P, c_int, c_int]),
+    ("smtp_dkim_set_headers", c_int, [_P, _S]),
+    ("smtp_dkim_set_expiry", c_int, [_P, c_int64]),
+    ("smtp_dkim_sign", c_int, [_P, _P, c_size_t, _P, c_size_t, POINTER(c_size_t)]),
 ]
+
+# Sizes from include/smtp.h for the buffers the package passes.
+SMTP_ADDR_MAX = 320
+SMTP_NAME_MAX = 512
+SMTP_MISSING_HEADERS_MAX = 512
+SMTP_DKIM_SIGNATURE_MAX = 4096
+
 
 class LibraryNotFoundError(ImportError):
     """libsmtp.so.0 could not be loaded; the message lists every place tried."""
@@ -172,6 +224,11 @@ class Native:
             fn.restype = restype
             fn.argtypes = argtypes
             setattr(self, name[len("smtp_"):], fn)
+        # smtp_compose_render's memory is the caller's, released with the C free()
+        # (the process's, so also the sanitizer runtime's when one is preloaded)
+        self.libc_free = ctypes.CDLL(None).free
+        self.libc_free.restype = None
+        self.libc_free.argtypes = [c_void_p]
         self.version: str = self.lib_version().decode()
         major = self.version.split(".")[0]
         if major != str(SONAME_MAJOR):

@@ -90,7 +90,8 @@ class AsyncSession:
              to: Optional[RecipientsArg] = None, **options: Any) -> Coroutine[Any, Any, Report]:
         """Checks the arguments now (ValueError, TypeError, like Session.send) and
         returns a coroutine that queues the message and returns its Report for
-        every outcome."""
+        every outcome. A libsmtp.ComposedMessage is handed to the library here:
+        with DKIM signers its parts are read now, in the loop's thread."""
         prepared = prepare(message, from_, to, message_options(**options))
         if self._closing or not self._core.alive:
             raise RuntimeError("the session is closed")
@@ -279,8 +280,13 @@ class AsyncSession:
         for msg in done:
             fut = self._jobs.pop(msg, None)
             report = msg.report() if msg.ptr else None
+            error = msg.take_error()
             msg.free()
-            if fut is not None and not fut.done() and report is not None:
+            if fut is None or fut.done():
+                continue
+            if error is not None:
+                fut.set_exception(error)
+            elif report is not None:
                 fut.set_result(report)
 
     def _fail_all(self, exc: BaseException) -> None:

@@ -105,12 +105,17 @@ class Session:
         is a report, not an exception (report.raise_for_outcome() turns it into
         one).
 
-        message: bytes, or an email.message.EmailMessage (serialised with CRLF by
-        its policy, email.policy.SMTP for the default one, without Bcc). from_ and
-        to: the envelope; taken from the EmailMessage's headers when None
-        (smtplib.send_message's rules). options: body_type, allow_long_lines,
-        requiretls, dsn_ret, dsn_envid, dsn_notify, dsn_required.
+        message: bytes, an email.message.EmailMessage (serialised with CRLF by
+        its policy, email.policy.SMTP for the default one, without Bcc), or a
+        libsmtp.ComposedMessage (libsmtp.compose: its envelope is the
+        composer's). from_ and to: the envelope; taken from the EmailMessage's
+        headers when None (smtplib.send_message's rules); not for a composed
+        message. options: body_type, allow_long_lines, requiretls, dsn_ret,
+        dsn_envid, dsn_notify (not for a composed message), dsn_required.
         Raises ValueError or TypeError for invalid arguments, before sending.
+        An exception raised by the read() of a composed message's file object
+        is raised here, after the library ended that message (its report:
+        failed at stage body).
         """
         prepared = prepare(message, from_, to, message_options(**options))
         with self._lock:
@@ -129,9 +134,12 @@ class Session:
                         # the call ended without finishing the message: end it now
                         core.abandon()
                     core.settled(msg)
-                return msg.report()
+                report, error = msg.report(), msg.take_error()
             finally:
                 msg.free()
+        if error is not None:
+            raise error
+        return report
 
     def extension(self, keyword: str) -> Optional[str]:
         """The parameters the server's EHLO reply gave keyword ("" when none), or
