@@ -6,7 +6,8 @@
 #   - doc/libsmtp.3 names every public function of include/smtp.h with .Fn, and
 #     no function the header does not declare;
 #   - README's API map names every public function, and no smtp_ name the header
-#     does not know.
+#     does not know;
+#   - README's C example compiles warning-free.
 # Prints "docs: N passed, N failed".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,5 +61,20 @@ stale=$(sort -u "$tmp/api" | comm -13 - "$tmp/man" | tr '\n' ' ')
 if [ -n "$stale" ]; then bad "doc/libsmtp.3 names functions include/smtp.h lacks: $stale"; else ok; fi
 stale=$(comm -13 "$tmp/header-names" "$tmp/readme" | tr '\n' ' ')
 if [ -n "$stale" ]; then bad "README's API map names what include/smtp.h lacks: $stale"; else ok; fi
+
+# the README's C example (the indented block from "#include <smtp.h>" to its first
+# closing brace at the margin) compiles warning-free against the header
+awk '/^    #include <smtp.h>$/ { on = 1 }
+     on { print substr($0, 5) }
+     on && /^    }$/ { exit }' README >"$tmp/example.c"
+if [ ! -s "$tmp/example.c" ]; then
+    bad "README has no C example starting with #include <smtp.h>"
+elif ${CC:-cc} -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror -Iinclude \
+        -fsyntax-only "$tmp/example.c" 2>"$tmp/cc"; then
+    ok
+else
+    bad "README's C example does not compile:"
+    cat "$tmp/cc"
+fi
 
 summary docs
