@@ -439,7 +439,9 @@ SMTP_API size_t smtp_session_queued(const smtp_session *s);
    attempt while addresses race (RFC 8305), then the connection. It can change
    between calls: read it again after every call. */
 SMTP_API int smtp_session_fd(const smtp_session *s);
-/* SMTP_WANT_READ and/or SMTP_WANT_WRITE: what to wait for before the next call. */
+/* SMTP_WANT_READ and/or SMTP_WANT_WRITE: what to wait for before the next call.
+   Wait level-triggered (poll, select, epoll without EPOLLET): a call may return
+   SMTP_EAGAIN with an end of stream not read yet. */
 SMTP_API int smtp_session_events(const smtp_session *s);
 /* Milliseconds until the current stage's deadline, or -1 when nothing is pending. */
 SMTP_API int smtp_session_timeout_ms(const smtp_session *s);
@@ -448,7 +450,9 @@ SMTP_API int smtp_session_timeout_ms(const smtp_session *s);
    connection, or SMTP_ESTATE inside the message callback. */
 SMTP_API int smtp_session_process(smtp_session *s);
 /* Queues a message; queued messages go out in order, pipelined (RFC 2920) when the
-   server allows. Nonblocking sessions then drive it with smtp_session_process().
+   server allows. Nonblocking sessions then drive it with smtp_session_process();
+   on a connected session smtp_session_events() includes SMTP_WANT_WRITE when the
+   submission left commands to write.
    The message must stay alive until its report is final. Returns 0, SMTP_EINVAL for
    a message without sender, recipients or content (or with a NUL octet or a line
    over 998 octets in its text content), SMTP_ESTATE when already queued or inside

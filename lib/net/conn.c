@@ -383,6 +383,11 @@ size_t smtpi_conn_pending(const struct smtpi_conn *c)
 	return c->tls ? smtpi_tls_pending(c->tls) : 0;
 }
 
+int smtpi_conn_read_drained(const struct smtpi_conn *c, size_t got, size_t asked)
+{
+	return !c->tls && got < asked;
+}
+
 int smtpi_conn_has_input(const struct smtpi_conn *c)
 {
 	char b;

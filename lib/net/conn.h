@@ -76,6 +76,10 @@ long smtpi_conn_read(struct smtpi_conn *c, void *buf, size_t len);
 long smtpi_conn_write(struct smtpi_conn *c, const void *buf, size_t len);
 /* Bytes decrypted and waiting inside TLS. */
 size_t smtpi_conn_pending(const struct smtpi_conn *c);
+/* Whether a read that returned GOT of the ASKED bytes emptied the socket: a plain
+   stream socket returns less than asked only then (an end of stream may follow);
+   TLS returns one record at a time, so never. */
+int smtpi_conn_read_drained(const struct smtpi_conn *c, size_t got, size_t asked);
 /* Whether the peer already sent bytes we have not read (used before a STARTTLS
    handshake to catch injected plaintext). */
 int smtpi_conn_has_input(const struct smtpi_conn *c);

@@ -206,6 +206,7 @@ static int begin_starttls(smtp_session *s)
 static int step_active(smtp_session *s)
 {
 	struct smtpi_engine *e = &s->engine;
+	int drained = 0; /* the last read emptied the socket */
 	for (;;) {
 		int st = smtpi_engine_status(e);
 		if (st & SMTPI_E_CLOSED)
@@ -243,9 +244,10 @@ static int step_active(smtp_session *s)
 			s->events = SMTP_WANT_WRITE;
 			return SMTP_EAGAIN;
 		}
-		/* Replies to what we just wrote cannot be there yet: wait instead of
-		   spending a read (one write and one read per pipelined message). */
-		if (wrote_all && smtpi_conn_pending(&s->conn) == 0) {
+		/* Replies to what we just wrote cannot be there yet, nor more after a
+		   read that emptied the socket: wait instead of spending a read that
+		   would only say EAGAIN (one write and one read per pipelined batch). */
+		if ((wrote_all || drained) && smtpi_conn_pending(&s->conn) == 0) {
 			s->events = SMTP_WANT_READ;
 			return SMTP_EAGAIN;
 		}
@@ -253,6 +255,7 @@ static int step_active(smtp_session *s)
 		char rbuf[16384];
 		long r = smtpi_conn_read(&s->conn, rbuf, sizeof rbuf);
 		if (r > 0) {
+			drained = smtpi_conn_read_drained(&s->conn, (size_t)r, sizeof rbuf);
 			unsigned long before = e->replies;
 			smtpi_engine_recv(e, rbuf, (size_t)r, smtpi_now_us());
 			if (e->replies != before)
@@ -339,8 +342,13 @@ int smtp_submit(smtp_session *s, smtp_message *m)
 	if (s->in_callback)
 		return SMTP_ESTATE;
 	int rc = smtpi_engine_submit(&s->engine, m);
-	if (rc == 0 && s->state == SMTPI_S_ACTIVE && !s->deadline)
-		touch(s, smtpi_engine_stage(&s->engine));
+	if (rc == 0 && s->state == SMTPI_S_ACTIVE) {
+		if (!s->deadline)
+			touch(s, smtpi_engine_stage(&s->engine));
+		/* commands it could pipeline are queued: say so to the caller's loop */
+		if (smtpi_engine_status(&s->engine) & SMTPI_E_WRITE)
+			s->events |= SMTP_WANT_WRITE;
+	}
 	return rc;
 }
 

@@ -291,6 +291,37 @@ static void test_callback_with_send(void)
 	smtp_session_free(sl.s);
 }
 
+/* A message submitted to a connected idle session shows in smtp_session_events at
+   once: its pipelined commands are waiting, so a loop that polls on the events
+   alone (without calling smtp_session_process first) writes them. */
+static void test_submit_wants_write(void)
+{
+	struct slot sl = {0};
+	sl.s = many_session();
+	int rc = smtp_connect(sl.s);
+	if (rc != SMTP_EAGAIN) {
+		sl.done = 1;
+		sl.rc = rc;
+	}
+	CHECK_INT(drive(&sl, 1), 0);
+	CHECK_INT(sl.rc, 0);
+	CHECK_INT(smtp_session_get_state(sl.s), SMTP_STATE_READY);
+	CHECK_INT(smtp_session_events(sl.s), 0);
+	const char *rcpts[] = {"many@example.test", NULL};
+	sl.m[0] = it_message("from@example.test", rcpts, "Subject: events\r\n\r\nx\r\n");
+	CHECK_INT(smtp_submit(sl.s, sl.m[0]), 0);
+	CHECK(smtp_session_events(sl.s) & SMTP_WANT_WRITE);
+	struct pollfd pfd = {.fd = smtp_session_fd(sl.s), .events = POLLOUT};
+	CHECK_INT(poll(&pfd, 1, 1000), 1);
+	sl.done = 0;
+	CHECK_INT(drive(&sl, 1), 0);
+	CHECK_INT(sl.rc, 0);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(sl.m[0])), SMTP_SENT);
+	CHECK_INT(it_quit(sl.s), 0);
+	smtp_message_free(sl.m[0]);
+	smtp_session_free(sl.s);
+}
+
 /* Runs an adapter example against the sink: SESSIONS x MESSAGES of one message
    carrying a marker; returns its exit status (-1 when it did not exit). */
 static int run_example(const char *name, int sessions, int messages, const char *marker)
@@ -432,6 +463,7 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof name, "it_many (%s)", it_mode());
 	RUN(test_callback_on_free);
 	RUN(test_callback_with_send);
+	RUN(test_submit_wants_write);
 	RUN(test_many_sessions);
 	RUN(test_adapter_examples);
 	RUN(test_idle_session_heap);
