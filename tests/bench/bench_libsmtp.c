@@ -211,7 +211,8 @@ static int step(int ep, struct nb *n, int index)
 			rc = SMTP_ESTATE;
 			break;
 		}
-	} while (rc == 0 && more > 0);
+		/* what the submissions let it write goes out now, not at the next reply */
+	} while (more > 0 && (rc == 0 || (smtp_session_events(n->s) & SMTP_WANT_WRITE)));
 	if (rc == 0 && !n->quitting) {
 		/* idle: every message has its final reply; QUIT, driven like the rest */
 		n->quitting = 1;
