@@ -388,6 +388,17 @@ int smtpi_conn_read_drained(const struct smtpi_conn *c, size_t got, size_t asked
 	return !c->tls && got < asked;
 }
 
+void smtpi_conn_ack_now(const struct smtpi_conn *c)
+{
+#ifdef TCP_QUICKACK
+	int one = 1;
+	if (c->fd >= 0)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+#else
+	(void)c;
+#endif
+}
+
 int smtpi_conn_has_input(const struct smtpi_conn *c)
 {
 	char b;

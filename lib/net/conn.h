@@ -80,6 +80,9 @@ size_t smtpi_conn_pending(const struct smtpi_conn *c);
    stream socket returns less than asked only then (an end of stream may follow);
    TLS returns one record at a time, so never. */
 int smtpi_conn_read_drained(const struct smtpi_conn *c, size_t got, size_t asked);
+/* Acknowledges what was read at once instead of after the delayed-ACK timer
+   (TCP_QUICKACK, Linux; elsewhere nothing). */
+void smtpi_conn_ack_now(const struct smtpi_conn *c);
 /* Whether the peer already sent bytes we have not read (used before a STARTTLS
    handshake to catch injected plaintext). */
 int smtpi_conn_has_input(const struct smtpi_conn *c);

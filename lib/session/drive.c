@@ -40,6 +40,7 @@ void smtpi_session_close(smtp_session *s, int polite)
 	s->state = SMTPI_S_IDLE;
 	s->deadline = 0;
 	s->events = 0;
+	s->ack_at_once = 0;
 	s->engine.phase = SMTPI_PH_DOWN;
 }
 
@@ -156,6 +157,7 @@ static int step_handshake(smtp_session *s)
 	struct smtpi_tls_info info;
 	smtpi_tls_get_info(s->conn.tls, &info);
 	s->state = SMTPI_S_ACTIVE;
+	s->ack_at_once = 1;
 	int64_t now = smtpi_now_us();
 	if (s->implicit_handshake) {
 		char text[160];
@@ -254,12 +256,20 @@ static int step_active(smtp_session *s)
 		/* on the stack: an idle session holds no read buffer */
 		char rbuf[16384];
 		long r = smtpi_conn_read(&s->conn, rbuf, sizeof rbuf);
+		/* After the handshake a TLS 1.3 server sends its session tickets, then the
+		   reply. A server without TCP_NODELAY holds that reply until the tickets are
+		   acknowledged, and a delayed ACK makes that 40 ms: acknowledge at once until
+		   the first reply is in. */
+		if (s->ack_at_once)
+			smtpi_conn_ack_now(&s->conn);
 		if (r > 0) {
 			drained = smtpi_conn_read_drained(&s->conn, (size_t)r, sizeof rbuf);
 			unsigned long before = e->replies;
 			smtpi_engine_recv(e, rbuf, (size_t)r, smtpi_now_us());
-			if (e->replies != before)
+			if (e->replies != before) {
+				s->ack_at_once = 0;
 				touch(s, smtpi_engine_stage(e));
+			}
 			continue;
 		}
 		if (r == 0)

@@ -50,6 +50,7 @@ struct smtp_session {
 
 	enum smtpi_sstate state;
 	int implicit_handshake;   /* the running handshake is implicit TLS (RFC 8314) */
+	int ack_at_once;          /* TLS is up, its first reply not read yet (drive.c) */
 	int connect_wanted;
 	int in_callback;          /* the message callback runs: the driving calls refuse */
 	int user_pending;         /* smtp_command's line is out, its reply awaited */
