@@ -1,7 +1,7 @@
 """report.py: the tables of tests/bench/run.sh.
 
     report.py table RESULTS WORKLOAD [--ref [LABEL=]CLIENT]... [--rtt-ms MS]
-    report.py first RESULTS WORKLOAD --rtt-ms MS
+    report.py first RESULTS WORKLOAD [--rtt-ms MS]
     report.py targets RESULTS FACTS --rtt-ms MS
 
 RESULTS has one line per run, tab-separated: workload, client, messages, message size,
@@ -173,8 +173,9 @@ def cmd_first(args):
     if wl is None:
         return 0
     base = res.row(wl, clients[0])
-    print(f"  {'client':<30} {'ms':>8} {'round trips':>12}  {'TLS':<8} {'resumed':<8}"
-          f" | vs {clients[0]}")
+    rtt = args.rtt_ms
+    trips = f" {'round trips':>12}" if rtt else ""
+    print(f"  {'client':<30} {'ms':>8}{trips}  {'TLS':<8} {'resumed':<8} | vs {clients[0]}")
     steps = []
     for c in clients:
         s = res.row(wl, c)
@@ -185,7 +186,8 @@ def cmd_first(args):
         resumed = sum(1 for m in s["ok"] if m.get("resumed") == 1)
         tls = str(last.get("tls", "-"))
         resumed_of = f"{resumed}/{s['runs']}"
-        line = (f"  {c:<30} {s['ms']:8.1f} {s['ms'] / args.rtt_ms:12.1f}  {tls:<8} "
+        trips = f" {s['ms'] / rtt:12.1f}" if rtt else ""
+        line = (f"  {c:<30} {s['ms']:8.1f}{trips}  {tls:<8} "
                 f"{resumed_of:<8} | {ratio(s['ms'], base and base.get('ms'))}")
         if s["failed"]:
             line += f"   ({s['failed']} run(s) FAILED)"
@@ -194,8 +196,13 @@ def cmd_first(args):
             steps.append((c, last["steps"]))
     for c, st in steps:
         parts = [p.rsplit(":", 1) for p in st.split(",")]
-        text = ", ".join(f"{name} {float(ms) / args.rtt_ms:.1f}" for name, ms in parts)
-        print(f"    {c}, per step in round trips (a command's write to its reply): {text}")
+        if rtt:
+            text = ", ".join(f"{name} {float(ms) / rtt:.1f}" for name, ms in parts)
+            unit = "in round trips"
+        else:
+            text = ", ".join(f"{name} {float(ms):.1f}" for name, ms in parts)
+            unit = "in ms"
+        print(f"    {c}, per step {unit} (a command's write to its reply): {text}")
     print()
     return 0
 
@@ -293,7 +300,7 @@ def main():
     f = sub.add_parser("first")
     f.add_argument("results")
     f.add_argument("workload")
-    f.add_argument("--rtt-ms", type=float, required=True)
+    f.add_argument("--rtt-ms", type=float, default=0)
     g = sub.add_parser("targets")
     g.add_argument("results")
     g.add_argument("facts")
