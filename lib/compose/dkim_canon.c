@@ -121,6 +121,12 @@ size_t smtpi_canon_header(int relaxed, const unsigned char *f, size_t n, unsigne
 		name_end--;
 	for (size_t k = 0; k < name_end; k++)
 		out[o++] = (unsigned char)(f[k] >= 'A' && f[k] <= 'Z' ? f[k] + 32 : f[k]);
+	if (i == n) {
+		/* no colon (the signer refuses such a field): stay within n + 2 */
+		out[o++] = '\r';
+		out[o++] = '\n';
+		return o;
+	}
 	out[o++] = ':';
 	size_t value_start = o;
 	int wsp = 0;

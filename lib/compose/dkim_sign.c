@@ -180,8 +180,12 @@ int smtpi_dkim_field(const smtp_dkim *d, const unsigned char *hdr, size_t n,
 	size_t nf = 0;
 	int rc = fs ? 0 : SMTP_ENOMEM;
 	while (!rc && nf < MAX_FIELDS &&
-	       smtpi_hdr_next(&it, &fs[nf].start, &fs[nf].len, &fs[nf].nlen, NULL) == 1)
+	       smtpi_hdr_next(&it, &fs[nf].start, &fs[nf].len, &fs[nf].nlen, NULL) == 1) {
+		/* RFC 5322 2.2: a field is a name, a colon and a body; nothing else signs */
+		if (fs[nf].nlen == fs[nf].len)
+			rc = SMTP_EINVAL;
 		nf++;
+	}
 	if (!rc)
 		rc = names_list(d, hdr, fs, nf, &names);
 	if (!rc && smtpi_buf_append(&names, "", 1) != 0)
