@@ -250,7 +250,9 @@ static int step_active(smtp_session *s)
 		   read that emptied the socket: wait instead of spending a read that
 		   would only say EAGAIN (one write and one read per pipelined batch). */
 		if ((wrote_all || drained) && smtpi_conn_pending(&s->conn) == 0) {
-			s->events = SMTP_WANT_READ;
+			/* a write that would block still waits for room as well */
+			s->events = SMTP_WANT_READ |
+				    (smtpi_buf_pending(&e->out) > 0 ? SMTP_WANT_WRITE : 0);
 			return SMTP_EAGAIN;
 		}
 		/* on the stack: an idle session holds no read buffer */

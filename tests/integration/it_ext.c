@@ -977,6 +977,42 @@ static void test_bdat_binary(void)
 	free(t.buf);
 }
 
+/* One chunk far larger than the socket buffers, pipelined behind MAIL and RCPT: the
+   client reads those replies while the chunk is still going out, and must keep
+   waiting for room to write as well (it once waited for the BDAT reply alone, which
+   cannot come before the whole chunk, and timed out). */
+static void test_bdat_one_large_chunk(void)
+{
+	struct fake f;
+	if (!fake_start(&f, "bdat_binary"))
+		return;
+	struct trace t = {0};
+	smtp_session *s = traced_fake_session(&f, &t);
+	CHECK_RC(smtp_session_set_chunking(s, 1, 64u << 20), 0);
+	size_t n = 16u << 20;
+	unsigned char *data = malloc(n);
+	if (!data)
+		exit(2);
+	fill_random(data, n);
+	smtp_message *m = msg_new("from@example.org", "one@example.org", (const char *)data, n);
+	CHECK_RC(smtp_message_set_body_type(m, SMTP_BODY_BINARYMIME), 0);
+	CHECK_RC(it_send(s, m), 0);
+	CHECK_REPORT(smtp_message_report(m), SMTP_SENT, SMTP_STAGE_NONE, 0);
+	CHECK_INT(trace_count(&t, "BDAT "), 1);
+	CHECK_RC(it_quit(s), 0);
+	smtp_session_free(s);
+	smtp_message_free(m);
+	size_t dlen = 0;
+	char *got = it_read_file(f.datafile, &dlen);
+	CHECK(got != NULL);
+	if (got)
+		CHECK_MEM(got, dlen, data, n);
+	free(got);
+	free(data);
+	dump_trace_on_failure(&t, "bdat_one_large_chunk");
+	free(t.buf);
+}
+
 /* A chunk refused with 554 in lock-step (no PIPELINING): no further BDAT, and RSET
    (RFC 3030 2) before the next MAIL, which goes through. */
 static void test_bdat_refused(void)
@@ -1101,6 +1137,7 @@ int main(void)
 	RUN(test_lmtp_mixed);
 	RUN(test_limits);
 	RUN(test_bdat_binary);
+	RUN(test_bdat_one_large_chunk);
 	RUN(test_bdat_refused);
 
 	fake_end();
