@@ -873,7 +873,9 @@ SMTP_API int smtp_dkim_sign(const smtp_dkim *d, const void *msg, size_t len, cha
    - a message whose connection died before its final dot or BDAT LAST went out
      (every recipient deferred, maybe_delivered 0, SMTP_ECLOSED, SMTP_ETIMEDOUT or
      SMTP_EPROTOCOL) is sent again on another connection, up to
-     smtp_pool_set_resend_attempts times;
+     smtp_pool_set_resend_attempts times, unless its content comes from a reader
+     that had given part of it (a reader cannot start over midway): that one
+     completes deferred, to be submitted again after rewinding (smtp_compose_rewind);
    - a message whose final dot went out and whose reply never came is never sent
      again by the pool: it completes deferred with maybe_delivered.
    A reply that says the client is too fast (421 or 4xx with 4.7.0 outside

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 
 #include "deliver/pool.h"
+#include "engine/engine.h"
 
 static void stat_add(smtp_pool *p, smtp_pool_stat_kind k, uint64_t n)
 {
@@ -79,10 +80,11 @@ static void on_message(void *ud, smtp_session *s, smtp_message *m)
    so that the server cannot have it: no reply decided anything (every recipient
    deferred by a connection-level error) and the report does not say
    maybe_delivered (doc/report-schema.md, "Verdicts"). */
-static int died_before_dot(const smtp_report *r)
+static int died_before_dot(const smtp_message *m, const smtp_report *r)
 {
 	int err = smtp_report_error(r);
-	if (smtp_report_maybe_delivered(r) ||
+	/* a reader stopped midway cannot give its content again from the start */
+	if (!smtpi_body_restartable(m) || smtp_report_maybe_delivered(r) ||
 	    (err != SMTP_ECLOSED && err != SMTP_ETIMEDOUT && err != SMTP_EPROTOCOL))
 		return 0;
 	size_t n = smtp_report_rcpt_count(r);
@@ -106,7 +108,7 @@ void smtpi_pool_settle(smtp_pool *p, int64_t now)
 			stat_add(p, SMTP_POOL_THROTTLED, 1);
 			smtpi_throttle_signal(&p->throttle, (unsigned)p->live, now);
 		}
-		if (!p->aborting && it->resends < p->resend_max && died_before_dot(r)) {
+		if (!p->aborting && it->resends < p->resend_max && died_before_dot(it->m, r)) {
 			it->resends++;
 			stat_add(p, SMTP_POOL_RESENT, 1);
 			it->next = p->q_head;

@@ -57,6 +57,7 @@ static int next_input(struct smtpi_engine *e, smtp_message *m, const unsigned ch
 		if (!e->stage_buf && !(e->stage_buf = malloc(SMTPI_BODY_BLOCK)))
 			return SMTP_ENOMEM;
 		long n = m->reader(m->reader_ud, e->stage_buf, SMTPI_BODY_BLOCK);
+		m->tx.reader_read = 1;
 		if (n < 0)
 			return reader_error(n, why);
 		if (n > SMTPI_BODY_BLOCK) {
@@ -211,6 +212,11 @@ static int bdat_chunk(struct smtpi_engine *e, smtp_message *m, const char **why)
 	if (smtpi_pending_push(e, SMTPI_CMD_BDAT, m, 0, NULL, NULL, 0))
 		return SMTP_ENOMEM;
 	return SMTPI_BODY_MORE;
+}
+
+int smtpi_body_restartable(const smtp_message *m)
+{
+	return !m->reader || !m->tx.reader_read || m->reader_done;
 }
 
 int smtpi_body_fill(struct smtpi_engine *e, smtp_message *m, const char **why)

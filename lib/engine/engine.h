@@ -270,5 +270,9 @@ void smtpi_body_start(struct smtpi_engine *e, smtp_message *m);
    octets, a NUL octet or 8-bit octets the server cannot take, SMTP_EUTF8 for 8-bit
    header octets without SMTPUTF8. */
 int smtpi_body_fill(struct smtpi_engine *e, smtp_message *m, const char **why);
+/* body_out.c: whether m's content can be given again from its start, for a resend
+   after its attempt failed: in memory, or a reader not read in that attempt or read
+   to its end (a reader starts over after its end); not a reader stopped midway. */
+int smtpi_body_restartable(const smtp_message *m);
 
 #endif

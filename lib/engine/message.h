@@ -47,6 +47,7 @@ struct smtpi_tx {
 				       failed when DATA got 354, RFC 2920 3.1) */
 	int data_owed;              /* DATA is written and its reply has not come */
 	int checked;                /* the checks before the first MAIL passed */
+	int reader_read;            /* the reader gave content in this attempt */
 	uint64_t seq;               /* submission order, for resuming RCPTMAX parts */
 };
 

@@ -403,6 +403,55 @@ static void test_requiretls_and_utf8_header(void)
 	smtp_message_free(m);
 }
 
+/* A reader of `left` octets of short lines, for test_restartable. */
+static long lines_reader(void *ud, void *buf, size_t len)
+{
+	size_t *left = ud;
+	size_t n = len < *left ? len : *left;
+	for (size_t i = 0; i < n; i++)
+		((char *)buf)[i] = i % 40 == 39 ? '\n' : 'r';
+	*left -= n;
+	return (long)n;
+}
+
+/* The pool resends a message whose connection died before its dot only when its
+   content can start over: in memory, or a reader not read yet; a reader stopped
+   midway would resend the rest of its stream as a whole message. */
+static void test_restartable(void)
+{
+	for (int use_reader = 0; use_reader < 2; use_reader++) {
+		for (int at_body = 0; at_body < 2; at_body++) {
+			struct harness h;
+			h_setup(&h);
+			h_ready(&h, EHLO_PLAIN);
+			size_t left = 4u << 20;
+			smtp_message *m = msg("a@x.test", "hi\n", "b@y.test", NULL);
+			if (use_reader)
+				CHECK_INT(smtp_message_set_reader(m, lines_reader, &left), 0);
+			CHECK_INT(smtpi_engine_submit(&h.e, m), 0);
+			/* content not known before it is read: declared 8-bit (RFC 6152) */
+			EXPECT_OUT(&h, use_reader ? "MAIL FROM:<a@x.test> BODY=8BITMIME\r\n" : MAIL_A);
+			FEED(&h, "250 Ok\r\n");
+			EXPECT_OUT(&h, RCPT("b@y.test"));
+			if (at_body) {
+				FEED(&h, "250 Ok\r\n");
+				EXPECT_OUT(&h, "DATA\r\n");
+				FEED(&h, "354 go\r\n");
+				const char *p;
+				int rc;
+				CHECK(take(&h, &p, &rc) > 0);
+			}
+			smtpi_engine_fail(&h.e, SMTP_ECLOSED, "the server closed the connection", 0);
+			const smtp_report *r = smtp_message_report(m);
+			CHECK_OUTCOME(r, SMTP_DEFERRED, at_body ? SMTP_STAGE_BODY : SMTP_STAGE_RCPT);
+			CHECK_INT(smtp_report_maybe_delivered(r), 0);
+			CHECK_INT(smtpi_body_restartable(m), !(use_reader && at_body));
+			h_end(&h);
+			smtp_message_free(m);
+		}
+	}
+}
+
 int main(void)
 {
 	RUN(test_chunk_room);
@@ -415,5 +464,6 @@ int main(void)
 	RUN(test_421_to_rset);
 	RUN(test_trace_escaped);
 	RUN(test_requiretls_and_utf8_header);
+	RUN(test_restartable);
 	return CHECK_DONE("test_engine_faults");
 }
