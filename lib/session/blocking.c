@@ -68,6 +68,9 @@ int smtp_send(smtp_session *s, smtp_message *m)
 	int rc = smtpi_block_until(s, message_final, m);
 	if (rc == SMTP_EAGAIN)
 		return rc;
+	/* not final: the wait itself failed (or m is queued on another session) */
+	if (!message_final(s, m))
+		return rc;
 	/* smtp_send returns exactly what the report says (smtp.h) */
 	return m->report.error;
 }

@@ -374,5 +374,6 @@ int smtp_session_abandon(smtp_session *s)
 	smtpi_session_close(s, 0);
 	s->connect_wanted = 0;
 	s->engine.quit_wanted = 0;
+	s->user_pending = 0; /* an smtp_command in flight is over too */
 	return 0;
 }

@@ -126,6 +126,8 @@ int smtp_message_set_body_type(smtp_message *m, smtp_body_type type)
 {
 	if (!m || (unsigned)type > SMTP_BODY_BINARYMIME)
 		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
 	m->body_type = type;
 	return 0;
 }
@@ -134,6 +136,8 @@ int smtp_message_set_size_hint(smtp_message *m, uint64_t size)
 {
 	if (!m)
 		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
 	m->size_hint = size;
 	return 0;
 }
@@ -142,6 +146,8 @@ int smtp_message_set_dsn(smtp_message *m, smtp_dsn_ret ret, const char *envid, i
 {
 	if (!m || (unsigned)ret > SMTP_DSN_RET_HDRS)
 		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
 	/* RFC 3461 4.4: ENVID is printable ASCII, at most 100 characters */
 	if (envid) {
 		size_t n = strlen(envid);
@@ -165,6 +171,8 @@ int smtp_message_set_requiretls(smtp_message *m, int on)
 {
 	if (!m)
 		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
 	m->requiretls = on != 0;
 	return 0;
 }
@@ -209,6 +217,8 @@ int smtp_message_allow_long_lines(smtp_message *m, int on)
 {
 	if (!m)
 		return SMTP_EINVAL;
+	if (busy(m))
+		return SMTP_ESTATE;
 	m->long_lines = on != 0;
 	return 0;
 }

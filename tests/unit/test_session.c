@@ -127,7 +127,21 @@ static void test_message_check(void)
 	CHECK_INT(smtp_session_set_nonblocking(s, 1), 0);
 	CHECK_INT(smtp_submit(s, m), 0);
 	CHECK_INT(smtp_message_check(m), SMTP_ESTATE);
+	/* nothing the engine reads while sending changes under it */
+	CHECK_INT(smtp_message_set_body_type(m, SMTP_BODY_7BIT), SMTP_ESTATE);
+	CHECK_INT(smtp_message_set_size_hint(m, 10), SMTP_ESTATE);
+	CHECK_INT(smtp_message_set_dsn(m, SMTP_DSN_RET_HDRS, "id", 0), SMTP_ESTATE);
+	CHECK_INT(smtp_message_set_requiretls(m, 1), SMTP_ESTATE);
+	CHECK_INT(smtp_message_allow_long_lines(m, 0), SMTP_ESTATE);
+	CHECK_INT(smtp_message_set_data(m, ok, sizeof ok - 1), SMTP_ESTATE);
+	/* smtp_send on another session cannot finish m: an error, never 0 (it
+	   returned the pending report's 0) */
+	smtp_session *other = smtp_session_new();
+	CHECK_INT(smtp_send(other, m), SMTP_ESTATE);
+	smtp_session_free(other);
 	CHECK_INT(smtp_session_abandon(s), 0);
+	CHECK_INT(smtp_report_outcome(smtp_message_report(m)), SMTP_DEFERRED);
+	CHECK_INT(smtp_message_set_body_type(m, SMTP_BODY_7BIT), 0);
 	smtp_session_free(s);
 	smtp_message_free(m);
 }
