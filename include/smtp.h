@@ -135,7 +135,11 @@ typedef enum smtp_trace_dir {
 typedef void (*smtp_trace_fn)(void *ud, smtp_trace_dir dir, const char *line, size_t len);
 
 /* Streaming message source: copy up to len bytes into buf and return how many;
-   return 0 at the end of the message, or a negative smtp_err to abort the message. */
+   return 0 at the end of the message, or a negative smtp_err to abort the message.
+   It runs on the thread that drives the session (a pool's loop thread for pool
+   messages) and may block, but SMTP_EAGAIN ends the message (SMTP_EINVAL). After
+   returning 0 it must start over from the beginning when called again (the content
+   is sent once per RCPTMAX part); the library never rewinds it otherwise. */
 typedef long (*smtp_read_fn)(void *ud, void *buf, size_t len);
 
 /* ---- library ---- */
@@ -461,6 +465,10 @@ SMTP_API int smtp_submit(smtp_session *s, smtp_message *m);
 
 /* ---- messages ---- */
 
+/* Every smtp_message_set_*, _add_* and _allow_* call below returns SMTP_EINVAL for a
+   NULL message and SMTP_ESTATE while the message is queued (from smtp_submit until
+   its report is final); none does I/O. */
+
 /* Creates an empty message. Returns NULL when out of memory. */
 SMTP_API smtp_message *smtp_message_new(void);
 /* Frees a message and its report. NULL is allowed. Must not be called while the
@@ -475,9 +483,10 @@ SMTP_API int smtp_message_add_rcpt(smtp_message *m, const char *mailbox);
    not copied: they must stay unchanged until the message's report is final. Line
    ends may be LF or CRLF; the library sends CRLF and dot-stuffs. A NUL octet is
    refused when the message is sent (SMTP_EINVAL) unless the body type is
-   SMTP_BODY_BINARYMIME. Returns 0. */
+   SMTP_BODY_BINARYMIME. Returns 0, SMTP_EINVAL (data NULL with len > 0), SMTP_ESTATE. */
 SMTP_API int smtp_message_set_data(smtp_message *m, const void *data, size_t len);
-/* Sets a streaming content source instead (see smtp_read_fn). Returns 0. */
+/* Sets a streaming content source instead (see smtp_read_fn); ud must stay valid
+   until the report is final. Returns 0, SMTP_EINVAL (fn NULL), SMTP_ESTATE. */
 SMTP_API int smtp_message_set_reader(smtp_message *m, smtp_read_fn fn, void *ud);
 /* Allows body lines over 998 octets (RFC 5321 4.5.3.1.6), which are otherwise
    SMTP_EINVAL before the body is sent. Returns 0. */
@@ -554,6 +563,8 @@ SMTP_API int smtp_message_check(smtp_message *m);
 
 /* ---- reports ---- */
 
+/* The outcome derived from the verdicts (smtp_outcome); SMTP_PENDING until the
+   report is final, and for NULL. No I/O. */
 SMTP_API smtp_outcome smtp_report_outcome(const smtp_report *r);
 /* The stage that failed, or SMTP_STAGE_NONE. */
 SMTP_API smtp_stage smtp_report_failed_stage(const smtp_report *r);
@@ -778,7 +789,9 @@ SMTP_API int smtp_compose_add_dkim(smtp_compose *c, const smtp_dkim *d);
    here for the body hash (this blocks on file I/O). m should be new: the recipients
    are added to what it has. c must outlive m's sending; later setter calls do not
    change what m sends, so c can compose the next message meanwhile. When the server
-   takes the body once per RCPTMAX part, the content is given again each time.
+   takes the body once per RCPTMAX part, the content is given again each time, except
+   a reader attachment without DKIM: its reader is read once, so a second part fails
+   with SMTP_ESTATE (add it with DKIM, or from memory or a file, for such servers).
    Returns 0, SMTP_EINVAL (no From or no recipient; a UTF-8 local part without
    smtp_compose_set_utf8; a file that changed; a reader that failed), SMTP_ESIZE (a
    reader attachment beyond the spool limit), SMTP_ESTATE (m is being sent),
