@@ -42,7 +42,7 @@ static void json_str(struct out *o, const char *s)
 		return;
 	}
 	put(o, "\"", 1);
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	while (*p) {
 		if (*p == '"' || *p == '\\') {
 			put(o, "\\", 1);
@@ -57,7 +57,7 @@ static void json_str(struct out *o, const char *s)
 			puts_(o, esc);
 			p++;
 		} else {
-			size_t n = smtpi_utf8_len(p, strlen((const char *)p));
+			size_t n = smtpi_utf8_len(p, (size_t)(end - p));
 			if (n == 0) {
 				puts_(o, "\\ufffd");
 				p++;
