@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "wire/buf.h"
+#include "wire/text.h"
 
 /* RFC 5322 2.1.1: lines SHOULD stay within 78 octets and MUST within 998. */
 #define SMTPI_LINE_SOFT 78
@@ -38,8 +39,6 @@ void smtpi_field_space(struct smtpi_field *f);
 int smtpi_field_fold(struct smtpi_field *f, struct smtpi_buf *out);
 void smtpi_field_free(struct smtpi_field *f);
 
-/* Length of the well-formed UTF-8 character at s[0..n), or 0 when malformed. */
-size_t smtpi_utf8_char(const unsigned char *s, size_t n);
 /* Returns 0 when s[0..n) is well-formed UTF-8 without control characters (C0 other
    than TAB when tab_ok, DEL, C1), else SMTP_EINVAL. */
 int smtpi_utf8_text_check(const char *s, size_t n, int tab_ok);

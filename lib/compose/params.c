@@ -71,7 +71,7 @@ static void extended(struct smtpi_field *f, const char *attribute, const unsigne
 		}
 		/* a section holds whole characters, so no reader splits one */
 		while (i < n) {
-			size_t len = smtpi_utf8_char(v + i, n - i);
+			size_t len = smtpi_utf8_len(v + i, n - i);
 			if (len == 0)
 				len = 1;
 			size_t add = 0;

@@ -21,7 +21,7 @@ static int set_body(char **slot, size_t *slot_len, const char *s)
 		return SMTP_EINVAL;
 	size_t n = strlen(s), extra = 0;
 	for (size_t i = 0; i < n;) {
-		size_t len = smtpi_utf8_char((const unsigned char *)s + i, n - i);
+		size_t len = smtpi_utf8_len((const unsigned char *)s + i, n - i);
 		if (len == 0)
 			return SMTP_EINVAL;
 		extra += (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) ||

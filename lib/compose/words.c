@@ -17,32 +17,11 @@
 static const char hex[] = "0123456789ABCDEF";
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-size_t smtpi_utf8_char(const unsigned char *s, size_t n)
-{
-	static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len = s[0] < 0x80 ? 1 : s[0] < 0xc0 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3
-		   : s[0] < 0xf8 ? 4 : 0;
-	if (len <= 1)
-		return len;
-	if (len > n)
-		return 0;
-	uint32_t cp = s[0] & (0x7fu >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	/* RFC 3629 3: no overlong forms, no surrogates, nothing past U+10FFFF */
-	if (cp < min[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 int smtpi_utf8_text_check(const char *s, size_t n, int tab_ok)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	for (size_t i = 0; i < n;) {
-		size_t len = smtpi_utf8_char(p + i, n - i);
+		size_t len = smtpi_utf8_len(p + i, n - i);
 		if (len == 0)
 			return SMTP_EINVAL;
 		if (len == 1 && ((p[i] < 0x20 && !(tab_ok && p[i] == '\t')) || p[i] == 0x7f))
@@ -117,7 +96,7 @@ void smtpi_words_encode(struct smtpi_field *f, const unsigned char *s, size_t n)
 	int use_q = high * 2 <= n;
 	size_t start = 0, used = 0, i = 0;
 	while (i < n) {
-		size_t len = smtpi_utf8_char(s + i, n - i);
+		size_t len = smtpi_utf8_len(s + i, n - i);
 		if (len == 0)
 			len = 1;
 		size_t add = use_q ? q_len(s + i, len) : len;

@@ -26,14 +26,7 @@ static struct smtpi_tls_opts *opts_of(smtp_session *s, int *rc)
 /* A path or list: non-empty, without control characters (CR, LF, TAB, DEL ...). */
 static int plain_text(const char *p)
 {
-	const unsigned char *c = (const unsigned char *)p;
-
-	if (!*c)
-		return 0;
-	for (; *c; c++)
-		if (*c < 0x20 || *c == 0x7f)
-			return 0;
-	return 1;
+	return *p && smtpi_check_text(p, strlen(p)) == 0;
 }
 
 /* Copies v (NULL stays NULL) into *out. Returns 0 or SMTP_ENOMEM. */
