@@ -12,12 +12,15 @@
 
 /* ---- deciding ---- */
 
+/* Every recipient gets its verdict even when a text cannot be copied (the verdict
+   is set first): out of memory never turns a server's answer into another one. */
 static int decide_part(smtp_message *m, const struct smtpi_cause *c)
 {
+	int rc = 0;
 	for (size_t i = m->tx.first; i < m->tx.end; i++)
 		if (smtpi_report_decide(&m->report, i, c))
-			return SMTP_ENOMEM;
-	return 0;
+			rc = SMTP_ENOMEM;
+	return rc;
 }
 
 static int is_open(const struct smtpi_engine *e, const smtp_message *m)
@@ -461,8 +464,9 @@ int smtpi_tx_on_reply(struct smtpi_engine *e, const struct smtpi_pending *p,
 		      const struct smtpi_reply *r)
 {
 	smtp_message *m = p->m;
-	if (smtpi_tx_note_reply(e, p, r, 0, NULL))
-		return SMTP_ENOMEM;
+	/* best effort, as every step: a step the report cannot hold is left out, and
+	   the reply still decides (a 250 to the dot stays a delivery) */
+	(void)smtpi_tx_note_reply(e, p, r, 0, NULL);
 	int rc;
 	switch (m->tx.state) {
 	case SMTPI_TX_FAILED:
