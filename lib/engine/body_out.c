@@ -204,9 +204,19 @@ static int bdat_chunk(struct smtpi_engine *e, smtp_message *m, const char **why)
 	smtpi_engine_trace(e, SMTP_TRACE_SEND, header, h);
 	memcpy(header + h, "\r\n", 2);
 	h += 2;
-	memmove(e->out.data + e->out.len + h, dst, n);
-	memcpy(e->out.data + e->out.len, header, h);
-	e->out.len += h + n;
+	/* close the gap the shorter header left by moving the smaller side: the chunk
+	   back, or the output still pending (usually little or none) forward */
+	size_t gap = BDAT_HEADER - h, pending = smtpi_buf_pending(&e->out);
+	if (n <= pending) {
+		memmove(e->out.data + e->out.len + h, dst, n);
+		memcpy(e->out.data + e->out.len, header, h);
+		e->out.len += h + n;
+	} else {
+		memmove(e->out.data + e->out.off + gap, e->out.data + e->out.off, pending);
+		e->out.off += gap;
+		memcpy(e->out.data + e->out.len + gap, header, h);
+		e->out.len += BDAT_HEADER + n;
+	}
 	if (last)
 		return SMTPI_BODY_END;
 	if (smtpi_pending_push(e, SMTPI_CMD_BDAT, m, 0, NULL, NULL, 0))
