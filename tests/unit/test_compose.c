@@ -1,6 +1,8 @@
 /* The message builder: the exact form of a simple message, the MIME structure for
    each mix of parts, body encodings, boundary choice, header injection through every
    setter, mailbox text, envelope rules, and headers for ready-made messages. */
+#include <unistd.h>
+
 #include "compose_util.h"
 
 static smtp_compose *basic(uint64_t seed)
@@ -212,10 +214,43 @@ static void test_boundary_avoids_content(void)
 	smtp_compose_free(c);
 }
 
+static long empty_reader(void *ud, void *buf, size_t len)
+{
+	(void)ud;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+/* A regular file under a fresh directory, named name; the path goes to path. */
+static void regular_file(char *dir, char *path, size_t cap, const char *name)
+{
+	if (!mkdtemp(dir))
+		exit(2);
+	snprintf(path, cap, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fputs("x", f) < 0 || fclose(f) != 0)
+		exit(2);
+}
+
 /* Every setter refuses what would end a header line or start another: CR, LF, a
    lone CR in a display name, a colon in a field name. */
 static void test_injection(void)
 {
+	char dir[] = "/tmp/test_compose.XXXXXX", path[128];
+	regular_file(dir, path, sizeof path, "x\nBcc: evil@example.net");
+	/* the file's base name is the default file name: it must not inject either */
+	smtp_compose *fc = basic(8);
+	CHECK_INT(smtp_compose_add_attachment_file(fc, path, NULL, "text/plain"), SMTP_EINVAL);
+	smtp_compose_free(fc);
+	CHECK_INT(unlink(path), 0);
+	snprintf(path, sizeof path, "%s/plain.txt", dir);
+	FILE *pf = fopen(path, "wb");
+	CHECK(pf != NULL && fclose(pf) == 0);
+	/* the file itself is fine: what the loop refuses is the name given with it */
+	fc = basic(8);
+	CHECK_INT(smtp_compose_add_attachment_file(fc, path, NULL, NULL), 0);
+	smtp_compose_free(fc);
 	static const char *const bad[] = {"a\rb", "a\nb", "a\r\nBcc: evil@example.net",
 					  "x\r\n", "\r\nX-Injected: 1", "a\tb\x7f"};
 	smtp_compose *c = basic(9);
@@ -242,10 +277,11 @@ static void test_injection(void)
 		CHECK_INT(smtp_compose_add_header(c, b, "v"), SMTP_EINVAL);
 		CHECK_INT(smtp_compose_add_attachment(c, "x", 1, b, NULL), SMTP_EINVAL);
 		CHECK_INT(smtp_compose_add_attachment(c, "x", 1, "f.txt", b), SMTP_EINVAL);
-		CHECK_INT(smtp_compose_add_attachment_reader(c, NULL, NULL, 0, b, NULL), SMTP_EINVAL);
+		CHECK_INT(smtp_compose_add_attachment_reader(c, empty_reader, NULL, 0, b, NULL),
+			  SMTP_EINVAL);
 		CHECK_INT(smtp_compose_add_inline(c, "x", 1, b, NULL), SMTP_EINVAL);
 		CHECK_INT(smtp_compose_add_inline(c, "x", 1, "cid", b), SMTP_EINVAL);
-		CHECK_INT(smtp_compose_add_attachment_file(c, "/dev/null", b, NULL), SMTP_EINVAL);
+		CHECK_INT(smtp_compose_add_attachment_file(c, path, b, NULL), SMTP_EINVAL);
 		smtp_dkim *d = smtp_dkim_new();
 		CHECK_INT(smtp_dkim_set_domain(d, b, "sel"), SMTP_EINVAL);
 		CHECK_INT(smtp_dkim_set_domain(d, "example.org", b), SMTP_EINVAL);
@@ -281,6 +317,8 @@ static void test_injection(void)
 	CHECK(cu_lines_ok(m, n, 78));
 	free(m);
 	smtp_compose_free(c);
+	CHECK_INT(unlink(path), 0);
+	CHECK_INT(rmdir(dir), 0);
 }
 
 /* Display names of every kind come back from the header as they went in. */

@@ -8,6 +8,7 @@ import asyncio
 import gc
 import itertools
 import os
+import weakref
 
 import pytest
 
@@ -104,8 +105,10 @@ def test_queued_cycle_collected_by_gc():
                                   "b@example.org", message_options()))
         core.submit(m)  # the message holds the session, the session the message
     core.keep["cycle"] = core
+    gone = weakref.ref(core)
     del core, m
     gc.collect()
+    assert gone() is None  # the cycle was collected (and its C side freed)
 
 
 def test_callback_kept_alive_without_other_references():
