@@ -176,6 +176,8 @@ usage url-scheme "--url 'smpt://mail.example.org': unknown scheme 'smpt' (expect
 usage url-password-hidden "--url 'smtp://me:****@bad host'" \
     --url "smtp://me:hunter2@bad host" --to bob@example.org
 that url-password-not-shown lacks "$ERR" hunter2
+usage envid-too-long "1 to 100 characters of printable ASCII (RFC 3461 4.4)" \
+    --url "$PLAIN" --to bob@example.org --envid "$(printf '%0101d' 0)"
 usage timeout-range "--timeout 0: out of range (1 to 86400 seconds)" \
     --url "$PLAIN" --to bob@example.org --timeout 0
 usage timeout-number "--timeout '5s': not a number of seconds" \

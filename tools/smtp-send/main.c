@@ -116,10 +116,13 @@ static int raw_message(smtp_message *m, const struct ss_cmdline *c,
    REQUIRETLS. */
 static int message_options(smtp_message *m, const struct ss_cmdline *c)
 {
-	if ((c->ret || c->envid) && smtp_message_set_dsn(m, c->ret, c->envid, 0))
-		return ss_fail(EX_USAGE, "--envid '%s': not printable ASCII", c->envid ? c->envid : "");
-	smtp_message_set_requiretls(m, c->requiretls);
-	return 0;
+	int rc = c->ret || c->envid ? smtp_message_set_dsn(m, c->ret, c->envid, 0) : 0;
+	if (rc == SMTP_ENOMEM)
+		return ss_fail(EX_SOFTWARE, "out of memory");
+	if (rc)
+		return ss_fail(EX_USAGE, "--envid '%s': 1 to 100 characters of printable ASCII "
+			       "(RFC 3461 4.4)", c->envid ? c->envid : "");
+	return smtp_message_set_requiretls(m, c->requiretls) ? ss_fail(EX_SOFTWARE, "REQUIRETLS") : 0;
 }
 
 /* --print: the message as it would go out, and nothing sent. */
@@ -196,7 +199,8 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = run(&c);
 	ss_options_free(&c);
-	if (fflush(stdout) != 0 && rc <= 0)
+	/* a write that failed earlier (a full disk under --print or --json) fails too */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && rc <= 0)
 		rc = EX_SOFTWARE;
 	return rc < 0 ? 0 : rc;
 }
