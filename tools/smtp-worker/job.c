@@ -141,7 +141,11 @@ int wk_job_message(struct wk_job *j)
 			return -1;
 		}
 	}
-	smtp_message_set_data(j->m, j->data, j->len);
+	/* what smtp_submit would refuse, said here with its reason */
+	if (smtp_message_set_data(j->m, j->data, j->len) || smtp_message_check(j->m)) {
+		refuse(j, "field data: cannot be sent as given (a line over 998 octets, or a NUL)");
+		return -1;
+	}
 	return 0;
 }
 

@@ -169,9 +169,10 @@ static void take_entries(struct worker *w, struct wk_entry *e, int n, int claime
 		int rc = status[i] < 0 || w->nflying == w->cap ? SMTP_EBUSY
 							       : wk_deliver_submit(&w->d, j);
 		if (rc == SMTP_EINVAL) {
-			/* the pool's check of the message itself: it can never be sent */
-			snprintf(j->invalid, sizeof j->invalid, "field data: %s",
-				 "cannot be sent as given (a line over 998 octets, or a NUL)");
+			/* it passed smtp_message_check (wk_job_message): what the pool
+			   still refuses can never change on a retry either */
+			snprintf(j->invalid, sizeof j->invalid,
+				 "the delivery pool refuses this message (SMTP_EINVAL)");
 			finish_unsent(w, j, 0);
 			continue;
 		}
