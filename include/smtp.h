@@ -955,8 +955,8 @@ SMTP_API smtp_pool *smtp_pool_new(void);
    first for a polite end) and frees the pool. Every message not yet completed
    completes now, on the calling thread, with its callback: those in flight as
    smtp_session_abandon says (deferred; maybe_delivered where the dot went out),
-   those still queued with the deferred report of the check at submission (error
-   SMTP_ESTATE, "abandoned"). NULL is allowed. Must not be called from a callback. */
+   those still queued with a final deferred report (error SMTP_ESTATE, "the session
+   was abandoned"), never sent. NULL is allowed. Must not be called from a callback. */
 SMTP_API void smtp_pool_free(smtp_pool *p);
 
 /* Sets the relay, as smtp_session_set_url takes it (checked on a session here).

@@ -50,6 +50,15 @@ static void complete_queued(smtp_pool *p)
 	p->q_head = p->q_tail = NULL;
 	p->q_len = 0;
 	pthread_mutex_unlock(&p->mu);
+	/* each gets a final report as an abandoned session gives it (deferred,
+	   SMTP_ESTATE), so no callback sees a pending one; the session never connects */
+	smtp_session *s = it ? smtp_session_new() : NULL;
+	if (s && smtp_session_set_nonblocking(s, 1) == 0) {
+		for (struct smtpi_pool_item *q = it; q; q = q->next)
+			(void)smtp_submit(s, q->m); /* checked at smtp_pool_submit */
+		smtp_session_abandon(s);
+	}
+	smtp_session_free(s);
 	while (it) {
 		struct smtpi_pool_item *next = it->next;
 		smtpi_pool_done_push(p, it);
