@@ -3,9 +3,10 @@
  *
  * A session connects to one server and runs the RFC 5321 dialogue; a message is an
  * envelope plus content; a report says, stage by stage, what the server answered.
- * Every function returns 0 on success or a negative smtp_err. All strings are
- * NUL-terminated UTF-8 and are copied by the setters; the caller keeps ownership of
- * what it passes in. Objects are not shared between threads without the caller's lock;
+ * Functions that act return 0 on success or a negative smtp_err; accessors return
+ * the value asked for (each comment says what NULL gives). All strings are
+ * NUL-terminated UTF-8 and are copied by the setters (smtp_message_set_data's content
+ * is the one thing referenced); the caller keeps ownership of what it passes in. Objects are not shared between threads without the caller's lock;
  * distinct sessions are fully independent.
  */
 #ifndef SMTP_H
@@ -562,6 +563,10 @@ SMTP_API size_t smtp_message_rcpt_count(const smtp_message *m);
 SMTP_API int smtp_message_check(smtp_message *m);
 
 /* ---- reports ---- */
+
+/* Steps, recipient results and strings returned by the accessors below belong to
+   the report they came from and stay valid as long as it does (see
+   smtp_message_report and smtp_session_report); never free them. */
 
 /* The outcome derived from the verdicts (smtp_outcome); SMTP_PENDING until the
    report is final, and for NULL. No I/O. */
